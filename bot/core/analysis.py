@@ -1,0 +1,82 @@
+"""Text analysis shared by indexing and querying: one function turns text into BM25 terms."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import Stemmer
+
+from bot.core.stopwords import ENGLISH_STOPWORDS
+
+# Typographic variants people paste from articles but never type.
+_PUNCTUATION_FOLDS = str.maketrans(
+    {
+        "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
+        "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
+        "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-", "﹣": "-", "－": "-",
+    }
+)
+# Letters that Unicode does not decompose into base + accent but people type as ASCII.
+_LETTER_FOLDS = str.maketrans(
+    {"ı": "i", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "þ": "th", "æ": "ae", "œ": "oe"}
+)
+# Invisible characters that split or glue words without showing (zero-width, bidi marks).
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+# A word, or a hyphen/slash compound such as S-400, F-35, Lockheed-Martin, Artsakh/Nagorno.
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*(?:[-/][^\W_]+(?:'[^\W_]+)*)*")
+_HAS_DIGIT = re.compile(r"\d")
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def normalize(text: str) -> str:
+    """Fold text to the form both questions and passages are compared in."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text).translate(_PUNCTUATION_FOLDS).casefold()
+    text = text.translate(_LETTER_FOLDS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _split_word(word: str) -> list[str]:
+    """Split a compound into searchable pieces: `s-400` → `s400`, `400`; `well-known` → parts."""
+    word = re.sub(r"'s$", "", word).replace("'", "")
+    parts = [p for p in re.split(r"[-/]", word) if p]
+    if len(parts) > 1 and _HAS_DIGIT.search(word):
+        # Model numbers are typed as `S-400`, `S400` or `S 400`: index the glued form and the parts.
+        return ["".join(parts), *parts]
+    return parts
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Normalized words of `text`, before stopword removal and stemming."""
+    pieces: list[str] = []
+    for match in _WORD.finditer(normalize(text)):
+        pieces.extend(_split_word(match.group()))
+    return pieces
+
+
+def is_content_word(word: str) -> bool:
+    """True for words that carry meaning for retrieval (not stopwords, not lone letters)."""
+    if word in ENGLISH_STOPWORDS:
+        return False
+    return len(word) > 1 or word.isdigit()
+
+
+def analyze(text: str) -> list[str]:
+    """Turn text into BM25 terms: normalized, stopwords dropped, Snowball-stemmed."""
+    return [_stem(w) for w in words(text) if is_content_word(w)]
+
+
+def analyze_all(texts: Iterable[str]) -> list[list[str]]:
+    """Analyze many texts (the indexing path)."""
+    return [analyze(t) for t in texts]

@@ -1,0 +1,67 @@
+"""What an answer is, as the service, the store and the front ends see it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    """A numbered, verbatim quote from one passage that supports part of the answer."""
+
+    n: int
+    title: str
+    url: str | None = None
+    article_id: str
+    passage_id: str
+    quote: str = Field(description="exact substring of the passage (and of the source file)")
+    start: int = Field(description="offset of the quote in the source file")
+    end: int
+    score: float = Field(description="BM25 score of the passage for the question")
+    passage_hash: str
+
+
+class Evidence(BaseModel):
+    """A retrieved passage, for 'why this answer?' and for abstentions' closest passages."""
+
+    passage_id: str
+    article_id: str
+    title: str
+    url: str | None = None
+    score: float
+    matched_terms: list[str]
+    snippet: str
+
+
+class Turn(BaseModel):
+    """The part of a previous question and answer that a follow-up can lean on."""
+
+    question: str
+    answer: str
+    context_terms: list[str] = []
+    passage_ids: list[str] = []
+
+
+class Answer(BaseModel):
+    """An answer (or an abstention) with its citations; `answer_id` is set once stored."""
+
+    question: str
+    answer: str
+    abstained: bool
+    reason: str | None = None
+    citations: list[Citation] = []
+    evidence: list[Evidence] = []
+    query_terms: list[str] = []
+    context_terms: list[str] = Field(
+        default=[], description="terms borrowed from the previous turn for a follow-up"
+    )
+    index_version: str = ""
+    answer_id: int | None = None
+    latency_ms: float | None = None
+
+    def as_turn(self) -> Turn:
+        return Turn(
+            question=self.question,
+            answer=self.answer,
+            context_terms=self.context_terms,
+            passage_ids=[c.passage_id for c in self.citations],
+        )

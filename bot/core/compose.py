@@ -1,0 +1,241 @@
+"""Compose an extractive answer from retrieved passages, or abstain and say why."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.core.analysis import analyze, words
+from bot.core.answers import Citation, Evidence
+from bot.core.models import Article, Passage
+from bot.core.sentences import sentence_spans
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A retrieved passage with its BM25 score."""
+
+    passage: Passage
+    article: Article
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ComposerTuning:
+    """Weights of sentence choice and the abstention rule (measured in docs/evaluation.md)."""
+
+    passages_considered: int = 5
+    min_coverage: float = 0.5
+    passage_weight: float = 0.35
+    cue_bonus: float = 0.15
+    title_credit: float = 0.5
+    max_sentences: int = 2
+    max_answer_chars: int = 350
+    second_sentence_min_gain: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """The composer's result before it becomes a stored Answer."""
+
+    text: str
+    abstained: bool
+    reason: str | None
+    citations: list[Citation]
+    evidence: list[Evidence]
+
+
+_YEAR_OR_DATE = re.compile(
+    r"\b(1\d{3}|20\d{2})s?\b|\b(january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|century|decade|today|yesterday|week|month|year)s?\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|dozen|several|many)\b",
+    re.IGNORECASE,
+)
+_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z’'\-]+")
+
+
+def _expected_kind(question: str) -> str | None:
+    """What sort of thing the question asks for, from its wording."""
+    ws = words(question)
+    joined = " ".join(ws)
+    if re.search(r"\bhow (many|much|long|old|far|large|big|tall|high)\b|\bwhat (percentage|number)\b", joined):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time|century|decade)\b|\bwhich year\b", joined):
+        return "time"
+    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", joined):
+        return "name"
+    if re.search(r"\bwhere\b", joined):
+        return "name"
+    return None
+
+
+def _satisfies(kind: str | None, sentence: str, question_terms: set[str]) -> bool:
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "time":
+        return bool(_YEAR_OR_DATE.search(sentence))
+    if kind == "name":
+        return any(
+            not set(analyze(m.group())) <= question_terms for m in _PROPER.finditer(sentence)
+        )
+    return False
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _quote_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(slots=True)
+class _Scored:
+    candidate: Candidate
+    start: int
+    end: int
+    terms: set[str]
+    score: float
+
+
+class Composer:
+    """Pick the sentences that answer a question; abstain when the evidence is too weak."""
+
+    def __init__(self, idf: Callable[[str], float], tuning: ComposerTuning | None = None) -> None:
+        self._idf = idf
+        self.tuning = tuning or ComposerTuning()
+
+    def evidence(
+        self, candidates: Sequence[Candidate], query_terms: Sequence[str]
+    ) -> list[Evidence]:
+        wanted = set(query_terms)
+        out = []
+        for c in candidates:
+            present = set(analyze(c.article.title)) | set(analyze(c.passage.text))
+            out.append(
+                Evidence(
+                    passage_id=c.passage.id,
+                    article_id=c.article.id,
+                    title=c.article.title,
+                    url=c.article.url,
+                    score=c.score,
+                    matched_terms=sorted(wanted & present),
+                    snippet=_snippet(c.passage.text),
+                )
+            )
+        return out
+
+    def coverage(self, terms: set[str], present: set[str]) -> float:
+        """Share of the question's weight (idf) found in `present`."""
+        total = sum(self._idf(t) for t in terms)
+        return sum(self._idf(t) for t in terms & present) / total if total else 0.0
+
+    def compose(
+        self,
+        question: str,
+        query_terms: Sequence[str],
+        candidates: Sequence[Candidate],
+        context_terms: Sequence[str] = (),
+    ) -> Draft:
+        tuning = self.tuning
+        terms = set(query_terms)
+        evidence = self.evidence(candidates, query_terms)
+        if not terms:
+            return self._abstain(
+                "the question has no searchable words (only stopwords or punctuation)", evidence
+            )
+        if not candidates:
+            missing = ", ".join(f"“{t}”" for t in sorted(terms)[:6])
+            return self._abstain(f"no passage contains the key terms {missing}", evidence)
+
+        best_present = set(analyze(candidates[0].article.title)) | set(
+            analyze(candidates[0].passage.text)
+        )
+        covered = self.coverage(terms, best_present)
+        if covered < tuning.min_coverage:
+            missing_terms = sorted(terms - best_present, key=self._idf, reverse=True)[:4]
+            missing = ", ".join(f"“{t}”" for t in missing_terms)
+            return self._abstain(
+                f"no passage matches the key terms well enough ({missing} not found together "
+                "with the rest)",
+                evidence,
+            )
+
+        kind = _expected_kind(question)
+        context = set(context_terms) - terms
+        top_score = candidates[0].score or 1.0
+        scored: list[_Scored] = []
+        for cand in candidates[: tuning.passages_considered]:
+            title_terms = set(analyze(cand.article.title))
+            for span in sentence_spans(cand.passage.text):
+                sentence = cand.passage.text[span.start : span.end]
+                s_terms = set(analyze(sentence))
+                matched = self.coverage(terms, s_terms)
+                title_only = self.coverage(terms, title_terms - s_terms)
+                ctx = 0.3 * self.coverage(context, s_terms) if context else 0.0
+                novel = bool(s_terms - terms)
+                score = (
+                    matched
+                    + tuning.title_credit * title_only
+                    + ctx
+                    + tuning.passage_weight * cand.score / top_score
+                    + (tuning.cue_bonus if _satisfies(kind, sentence, terms) else 0.0)
+                    - (0.0 if novel else 0.5)
+                )
+                scored.append(_Scored(cand, span.start, span.end, s_terms, score))
+        if not scored:
+            return self._abstain("the matching passages have no complete sentences", evidence)
+        scored.sort(key=lambda s: -s.score)
+        chosen = [scored[0]]
+        covered_terms = set(scored[0].terms)
+        length = len(_quote_text(self._sentence(scored[0])))
+        for extra in scored[1:]:
+            if len(chosen) >= tuning.max_sentences:
+                break
+            gain = self.coverage(terms, extra.terms - covered_terms)
+            extra_len = len(_quote_text(self._sentence(extra))) + 5
+            if gain >= tuning.second_sentence_min_gain and length + extra_len <= tuning.max_answer_chars:
+                chosen.append(extra)
+                covered_terms |= extra.terms
+                length += extra_len
+        # Keep reading order when sentences come from the same passage.
+        chosen.sort(key=lambda s: (candidates.index(s.candidate), s.start))
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for n, s in enumerate(chosen, start=1):
+            p = s.candidate.passage
+            quote = self._sentence(s)
+            citations.append(
+                Citation(
+                    n=n,
+                    title=s.candidate.article.title,
+                    url=s.candidate.article.url,
+                    article_id=s.candidate.article.id,
+                    passage_id=p.id,
+                    quote=quote,
+                    start=p.start + s.start,
+                    end=p.start + s.end,
+                    score=s.candidate.score,
+                    passage_hash=p.text_hash,
+                )
+            )
+            parts.append(f"{_quote_text(quote)} [{n}]")
+        return Draft(" ".join(parts), False, None, citations, evidence)
+
+    @staticmethod
+    def _sentence(s: _Scored) -> str:
+        return s.candidate.passage.text[s.start : s.end]
+
+    @staticmethod
+    def _abstain(reason: str, evidence: list[Evidence]) -> Draft:
+        text = f"I couldn't find this in the knowledge base: {reason}."
+        if evidence:
+            closest = "; ".join(f"“{e.title}” ({e.snippet[:80]})" for e in evidence[:3])
+            text += f" Closest passages: {closest}"
+        return Draft(text, True, reason, [], evidence)

@@ -1,0 +1,253 @@
+"""Load a knowledge folder into articles and passages, refusing bad files one by one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from bot.core.models import Article, KnowledgeBase, LoadProblem, Passage
+
+ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+# A paragraph longer than about a screen is cut at sentence ends into pieces near this size.
+MAX_PASSAGE_CHARS = 1500
+TARGET_PIECE_CHARS = 1000
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")
+_MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+
+
+class FrontMatter(BaseModel):
+    """The optional YAML header of an article."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None
+    author: str | None = None
+    tags: list[str] = []
+
+    @field_validator("title", "url", "source", "published", "author", mode="before")
+    @classmethod
+    def _scalar_to_text(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) or hasattr(value, "isoformat"):
+            return str(value)
+        raise ValueError("must be text")
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_as_list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [t.strip() for t in value.split(",") if t.strip()]
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+
+class ArticleRefused(Exception):
+    """A file cannot be used as an article; the message says why."""
+
+
+def stable_hash(text: str, length: int = 16) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def _paragraph_spans(text: str, offset: int) -> list[tuple[int, int]]:
+    """Blank-line separated blocks of `text[offset:]`, trimmed, as absolute spans."""
+    spans: list[tuple[int, int]] = []
+    cursor = offset
+    for brk in [*_PARAGRAPH_BREAK.finditer(text, offset), None]:
+        end = brk.start() if brk else len(text)
+        start = cursor
+        while start < end and text[start].isspace():
+            start += 1
+        stop = end
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        if stop > start:
+            spans.append((start, stop))
+        cursor = brk.end() if brk else len(text)
+    return spans
+
+
+def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut an over-long paragraph at sentence ends (or, failing that, at spaces)."""
+    if end - start <= MAX_PASSAGE_CHARS:
+        return [(start, end)]
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text, start, end)]
+    pieces: list[tuple[int, int]] = []
+    piece_start = start
+    while end - piece_start > MAX_PASSAGE_CHARS:
+        limit = piece_start + TARGET_PIECE_CHARS
+        candidates = [c for c in cuts if piece_start + 200 <= c <= piece_start + MAX_PASSAGE_CHARS]
+        if candidates:
+            cut = min(candidates, key=lambda c: abs(c - limit))
+        else:
+            space = text.rfind(" ", piece_start + 200, limit)
+            cut = space + 1 if space > 0 else limit
+        pieces.append((piece_start, cut))
+        piece_start = cut
+    pieces.append((piece_start, end))
+    trimmed = []
+    for s, e in pieces:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            trimmed.append((s, e))
+    return trimmed
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ArticleRefused(f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise ArticleRefused("binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArticleRefused(f"not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise ArticleRefused("empty file")
+    return text
+
+
+def _front_matter(text: str) -> tuple[FrontMatter, int]:
+    """Parse the YAML header, if any; return it and where the body starts."""
+    body_at = 1 if text.startswith("\ufeff") else 0
+    match = _FRONT_MATTER.match(text, body_at)
+    if not match:
+        if text[body_at:].startswith("---") and text[body_at:].strip() == "---":
+            raise ArticleRefused("malformed front matter (no closing ---)")
+        return FrontMatter(), body_at
+    try:
+        raw = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 2}" if where else ""
+        raise ArticleRefused(f"malformed front matter: invalid YAML{line}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ArticleRefused("malformed front matter: expected `key: value` lines")
+    try:
+        meta = FrontMatter.model_validate({str(k): v for k, v in raw.items()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ArticleRefused(f"malformed front matter: `{field}` {first['msg'].lower()}") from None
+    return meta, match.end()
+
+
+def parse_article(article_id: str, text: str) -> Article:
+    """Turn one file's text into an article; raise ArticleRefused when it is unusable."""
+    meta, body_at = _front_matter(text)
+    spans = _paragraph_spans(text, body_at)
+    title = (meta.title or "").strip()
+    if not title:
+        if not spans:
+            raise ArticleRefused("no text after the front matter")
+        first_line_end = text.find("\n", spans[0][0], spans[0][1])
+        title_end = spans[0][1] if first_line_end < 0 else first_line_end
+        title = _MARKDOWN_HEADING.sub("", text[spans[0][0] : title_end]).strip()
+        if title_end == spans[0][1]:
+            spans = spans[1:]  # a title line standing alone is not a passage
+    if not spans:
+        raise ArticleRefused("no text after the title" if title else "no text")
+    title = " ".join(title.split())[:300]
+
+    passages: list[Passage] = []
+    seen: dict[str, int] = {}
+    for para_start, para_end in spans:
+        for start, end in _split_long(text, para_start, para_end):
+            body = text[start:end]
+            text_hash = stable_hash(body)
+            # Same article + same text ⇒ same id; repeats of a paragraph get a counter.
+            repeat = seen.get(text_hash, 0)
+            seen[text_hash] = repeat + 1
+            pid = stable_hash(f"{article_id}\n{text_hash}\n{repeat}", 12)
+            passages.append(
+                Passage(pid, article_id, len(passages), body, start, end, text_hash)
+            )
+    return Article(
+        id=article_id,
+        title=title,
+        url=meta.url or meta.source,
+        content_hash=stable_hash(text, 32),
+        passages=tuple(passages),
+        published=meta.published,
+        author=meta.author,
+        tags=tuple(meta.tags),
+    )
+
+
+def _candidate_files(root: Path) -> tuple[list[Path], list[LoadProblem]]:
+    files: list[Path] = []
+    problems: list[LoadProblem] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for d in list(dirnames):
+            if (here / d).is_symlink():
+                problems.append(LoadProblem(_rel(root, here / d), "symbolic link (refused)"))
+                dirnames.remove(d)
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = here / name
+            if path.suffix.lower() in ARTICLE_SUFFIXES:
+                files.append(path)
+            elif name.lower() not in {"readme", "license"}:
+                problems.append(LoadProblem(_rel(root, path), "not a .md or .txt file (skipped)"))
+    return files, problems
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def load_article_file(root: Path, path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Article:
+    """Read and parse one file inside `root`; raise ArticleRefused with the reason."""
+    if path.is_symlink():
+        raise ArticleRefused("symbolic link (refused)")
+    resolved_root = root.resolve()
+    resolved = path.resolve()
+    if not resolved.is_relative_to(resolved_root):
+        raise ArticleRefused("path escapes the knowledge folder")
+    if not resolved.is_file():
+        raise ArticleRefused("not a regular file")
+    return parse_article(_rel(root, path), _read_text(resolved, max_bytes))
+
+
+def load_knowledge(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> KnowledgeBase:
+    """Load every article under `root`; bad files become problems, the rest loads."""
+    if not root.exists():
+        raise FileNotFoundError(f"knowledge folder not found: {root}")
+    if not root.is_dir():
+        raise NotADirectoryError(f"knowledge path is not a folder: {root}")
+    files, problems = _candidate_files(root)
+    articles: list[Article] = []
+    for path in files:
+        try:
+            articles.append(load_article_file(root, path, max_file_bytes))
+        except ArticleRefused as exc:
+            problems.append(LoadProblem(_rel(root, path), str(exc)))
+        except OSError as exc:
+            problems.append(LoadProblem(_rel(root, path), f"unreadable ({exc.strerror or exc})"))
+    problems.sort(key=lambda p: p.path)
+    return KnowledgeBase(tuple(articles), tuple(problems))

@@ -1,0 +1,305 @@
+"""BM25 index over pre-tokenised passages: exact rank-bm25 scores, fast sparse queries.
+
+Every (term, passage) weight is precomputed once into a sparse passage × term CSC matrix,
+so a query only touches the postings of its own terms. In ``"okapi"`` mode the scores are
+bit-identical to ``rank_bm25.BM25Okapi(corpus, k1, b, epsilon).get_scores(query)``;
+rank-bm25's crashes on empty corpora stay out of this class.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from itertools import chain, islice, pairwise
+from pathlib import Path
+from typing import Literal, NamedTuple, get_args
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from bot.core.scoring import bm25_weight, length_norm, lucene_idf, okapi_idf
+
+IdfMode = Literal["okapi", "lucene"]
+
+_FORMAT_VERSION = 1
+# Tokens per build chunk: bounds the temporaries of the build, whatever the corpus size.
+_CHUNK_TOKENS = 1 << 21
+# Postings per slice when turning term frequencies into weights (bounds temporaries too).
+_WEIGHT_SLICE = 1 << 22
+
+
+class Hit(NamedTuple):
+    """One search result: a passage position and its BM25 score."""
+
+    doc: int  # passage position in the corpus given to the constructor
+    score: float
+
+
+class _GrowingVocabulary(dict[str, int]):
+    """Term → id in order of first occurrence; a lookup of a new term assigns the next id."""
+
+    def __missing__(self, term: str) -> int:
+        self[term] = term_id = len(self)
+        return term_id
+
+
+class BM25Index:
+    """An immutable BM25 index over a corpus of token lists (the analyzer lives elsewhere)."""
+
+    def __init__(
+        self,
+        corpus: Sequence[Sequence[str]],
+        *,
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        idf_mode: IdfMode = "okapi",
+    ) -> None:
+        if idf_mode not in get_args(IdfMode):
+            raise ValueError(f"idf_mode must be one of {get_args(IdfMode)}, not {idf_mode!r}")
+        if k1 < 0 or not 0 <= b <= 1:
+            raise ValueError(f"need k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        self._k1 = float(k1)
+        self._b = float(b)
+        self._epsilon = float(epsilon)
+        self._idf_mode: IdfMode = idf_mode
+
+        doc_len = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
+        vocabulary, tf_by_doc = _count_terms(corpus, doc_len)
+        n_docs = len(doc_len)
+        total_tokens = int(doc_len.sum())
+        # rank-bm25 divides Python ints, so do we (the same correctly rounded float).
+        self._avgdl = total_tokens / n_docs if total_tokens else 0.0
+
+        tf = tf_by_doc.tocsc()  # passage × term, row indices sorted within each column
+        tf.sort_indices()
+        doc_freq = np.diff(tf.indptr)
+        if self._idf_mode == "okapi":
+            self._idf = okapi_idf(n_docs, doc_freq, self._epsilon)
+        else:
+            self._idf = lucene_idf(n_docs, doc_freq)
+        weights = self._weights(tf, doc_len)
+        index_dtype = _index_dtype(tf.nnz)
+        self._matrix = sparse.csc_array(
+            (weights, tf.indices.astype(index_dtype), tf.indptr.astype(index_dtype)),
+            shape=tf.shape,
+        )
+        self._vocabulary: dict[str, int] = vocabulary
+        self._doc_len = doc_len
+
+    def _weights(self, tf: sparse.csc_array, doc_len: npt.NDArray[np.int64]) -> npt.NDArray:
+        """Return the BM25 weight of every posting of the term-frequency matrix, in its order."""
+        weights = np.empty(tf.nnz, dtype=np.float64)
+        if tf.nnz == 0:
+            return weights
+        norm = length_norm(doc_len, self._k1, self._b, self._avgdl)
+        term_of_posting = np.repeat(np.arange(tf.shape[1], dtype=np.int32), np.diff(tf.indptr))
+        for start in range(0, tf.nnz, _WEIGHT_SLICE):
+            part = slice(start, start + _WEIGHT_SLICE)
+            weights[part] = bm25_weight(
+                tf.data[part], norm[tf.indices[part]], self._idf[term_of_posting[part]], self._k1
+            )
+        return weights
+
+    # -- introspection ---------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        """Return the number of passages."""
+        return len(self._doc_len)
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Return the number of distinct terms."""
+        return len(self._vocabulary)
+
+    @property
+    def idf_mode(self) -> IdfMode:
+        """Return the idf formula in use."""
+        return self._idf_mode
+
+    def idf(self, term: str) -> float:
+        """Return the idf of a term (0.0 for a term absent from the corpus)."""
+        column = self._vocabulary.get(term)
+        return 0.0 if column is None else float(self._idf[column])
+
+    def doc_freq(self, term: str) -> int:
+        """Return the number of passages containing a term."""
+        column = self._vocabulary.get(term)
+        if column is None:
+            return 0
+        indptr = self._matrix.indptr
+        return int(indptr[column + 1] - indptr[column])
+
+    # -- queries -----------------------------------------------------------------------
+
+    def _postings(self, term: str) -> tuple[npt.NDArray, npt.NDArray] | None:
+        """Return (passage positions, weights) of a term, or None if the term is unknown."""
+        column = self._vocabulary.get(term)
+        if column is None:
+            return None
+        start, end = self._matrix.indptr[column], self._matrix.indptr[column + 1]
+        return self._matrix.indices[start:end], self._matrix.data[start:end]
+
+    def get_scores(self, query: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Return the BM25 score of every passage for a tokenised query (float64, one each)."""
+        scores = np.zeros(self.size, dtype=np.float64)
+        # One addition per query token, in query order, like rank-bm25: a repeated token is
+        # added again (not multiplied), so each passage's sum rounds exactly as there.
+        for term in query:
+            postings = self._postings(term)
+            if postings is not None:
+                docs, weights = postings
+                scores[docs] += weights
+        return scores
+
+    def search(self, query: Sequence[str], k: int = 10) -> list[Hit]:
+        """Return up to k passages with a positive score, best first, ties by lower position."""
+        if k <= 0 or self.size == 0:
+            return []
+        scores = self.get_scores(query)
+        # Select only among positive scores: partitioning a mostly-zero array is slow.
+        candidates = np.flatnonzero(scores > 0)
+        candidate_scores = scores[candidates]
+        if len(candidates) > k:
+            kth_best = np.partition(candidate_scores, len(candidates) - k)[len(candidates) - k]
+            # Keep every tie of the k-th score so the tie-break below stays deterministic.
+            keep = candidate_scores >= kth_best
+            candidates, candidate_scores = candidates[keep], candidate_scores[keep]
+        order = np.lexsort((candidates, -candidate_scores))[:k]
+        return [
+            Hit(doc, score)
+            for doc, score in zip(
+                candidates[order].tolist(), candidate_scores[order].tolist(), strict=True
+            )
+        ]
+
+    def term_scores(self, query: Sequence[str], doc: int) -> dict[str, float]:
+        """Return each query term's contribution to one passage's score, for terms it contains.
+
+        Terms come in query order; a term repeated in the query contributes once per
+        occurrence, so the values add up to ``get_scores(query)[doc]``.
+        """
+        if not 0 <= doc < self.size:
+            raise IndexError(f"passage {doc} out of range for an index of {self.size}")
+        contributions: dict[str, float] = {}
+        for term in dict.fromkeys(query):
+            postings = self._postings(term)
+            if postings is None:
+                continue
+            docs, weights = postings
+            position = int(np.searchsorted(docs, doc))
+            if position < len(docs) and docs[position] == doc:
+                weight = float(weights[position])
+                total = 0.0
+                for _ in range(list(query).count(term)):
+                    total += weight
+                contributions[term] = total
+        return contributions
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the index to one uncompressed .npz file (atomically replaced)."""
+        terms = list(self._vocabulary)  # ids are dict insertion order
+        term_ends = np.cumsum(np.fromiter(map(len, terms), dtype=np.int64, count=len(terms)))
+        blob = "".join(terms).encode("utf-8", "surrogatepass")
+        arrays = {
+            "format_version": np.array(_FORMAT_VERSION),
+            "params": np.array([self._k1, self._b, self._epsilon, self._avgdl]),
+            "idf_mode": np.array(self._idf_mode),
+            "terms_utf8": np.frombuffer(blob, dtype=np.uint8),
+            "term_ends": term_ends,  # in characters of the decoded string
+            "idf": self._idf,
+            "doc_len": self._doc_len,
+            "indptr": self._matrix.indptr,
+            "indices": self._matrix.indices,
+            "data": self._matrix.data,
+        }
+        path = Path(path)
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as file:
+            np.savez(file, **arrays)
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path) -> BM25Index:
+        """Read an index written by ``save``."""
+        with np.load(Path(path), allow_pickle=False) as stored:
+            version = int(stored["format_version"])
+            if version != _FORMAT_VERSION:
+                raise ValueError(f"index file format {version}, expected {_FORMAT_VERSION}")
+            k1, b, epsilon, avgdl = stored["params"].tolist()
+            text = stored["terms_utf8"].tobytes().decode("utf-8", "surrogatepass")
+            ends = stored["term_ends"].tolist()
+            terms = [text[start:end] for start, end in pairwise([0, *ends])]
+            index = cls.__new__(cls)
+            index._k1, index._b, index._epsilon, index._avgdl = k1, b, epsilon, avgdl
+            index._idf_mode = str(stored["idf_mode"])  # type: ignore[assignment]
+            index._vocabulary = dict(zip(terms, range(len(terms)), strict=True))
+            index._idf = stored["idf"]
+            index._doc_len = stored["doc_len"]
+            index._matrix = sparse.csc_array(
+                (stored["data"], stored["indices"], stored["indptr"]),
+                shape=(len(index._doc_len), len(terms)),
+            )
+        return index
+
+
+def _count_terms(
+    corpus: Iterable[Sequence[str]], doc_len: npt.NDArray[np.int64]
+) -> tuple[dict[str, int], sparse.csr_array]:
+    """Return the vocabulary (ids in rank-bm25's term order) and a passage × term tf matrix.
+
+    Tokens become int32 ids chunk by chunk (no Python object per posting); scipy sums the
+    duplicate ids of each passage into term frequencies.
+    """
+    vocabulary = _GrowingVocabulary()
+    lookup = vocabulary.__getitem__
+    docs = iter(corpus)
+    ends = np.cumsum(doc_len)
+    indices: list[npt.NDArray] = []
+    counts: list[npt.NDArray] = []
+    nnz_per_doc: list[npt.NDArray] = []
+    start = 0
+    while start < len(doc_len):
+        first_token = int(ends[start - 1]) if start else 0
+        end = max(start + 1, int(np.searchsorted(ends, first_token + _CHUNK_TOKENS, "right")))
+        n_tokens = int(ends[end - 1]) - first_token
+        token_ids = np.fromiter(
+            map(lookup, chain.from_iterable(islice(docs, end - start))),
+            dtype=np.int32,
+            count=n_tokens,
+        )
+        indptr = np.concatenate(([0], np.cumsum(doc_len[start:end])))
+        chunk = sparse.csr_array(
+            (np.ones(n_tokens, dtype=np.int32), token_ids, indptr),
+            shape=(end - start, len(vocabulary)),
+        )
+        chunk.sum_duplicates()  # sorts each passage's term ids and adds up repeats
+        indices.append(chunk.indices)
+        counts.append(chunk.data)
+        nnz_per_doc.append(np.diff(chunk.indptr))
+        start = end
+    n_docs = len(doc_len)
+    nnz = sum(map(len, indices))
+    indptr = np.zeros(n_docs + 1, dtype=_index_dtype(nnz))
+    if nnz_per_doc:
+        np.cumsum(np.concatenate(nnz_per_doc), out=indptr[1:])
+    tf = sparse.csr_array(
+        (
+            np.concatenate(counts) if counts else np.zeros(0, dtype=np.int32),
+            np.concatenate(indices).astype(indptr.dtype, copy=False)
+            if indices
+            else np.zeros(0, dtype=indptr.dtype),
+            indptr,
+        ),
+        shape=(n_docs, len(vocabulary)),
+    )
+    return dict(vocabulary), tf
+
+
+def _index_dtype(nnz: int) -> type[np.signedinteger]:
+    """Return int32 for sparse index arrays unless the postings outgrow it."""
+    return np.int32 if nnz < np.iinfo(np.int32).max else np.int64

@@ -1,0 +1,241 @@
+"""Specification of the BM25 index, with rank_bm25.BM25Okapi itself as the oracle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from rank_bm25 import BM25Okapi
+
+from bot.core.index import BM25Index, Hit
+
+VOCABULARY = ["a", "b", "c", "d", "e", "f", "g", "ünï", "x y"]
+UNKNOWN = ["zz", "", "A"]
+
+passages = st.lists(st.sampled_from(VOCABULARY), max_size=8)
+# Corpora of 1, 2 and 3 passages are over-represented: that is where rank-bm25 is odd.
+corpora = st.one_of(
+    st.lists(passages, min_size=1, max_size=3),
+    st.lists(passages, min_size=1, max_size=25),
+).filter(lambda corpus: any(corpus))  # rank-bm25 divides by zero otherwise
+queries = st.lists(st.sampled_from(VOCABULARY + UNKNOWN), max_size=7)
+parameters = st.fixed_dictionaries(
+    {
+        "k1": st.floats(0.1, 3.0),
+        "b": st.floats(0.0, 1.0),
+        "epsilon": st.floats(0.0, 1.0),
+    }
+)
+
+PROPERTY = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+)
+
+
+def oracle_scores(corpus: list[list[str]], query: list[str], **params: float) -> np.ndarray:
+    """Return rank-bm25's scores for a query, silencing its 0/0 warnings."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return BM25Okapi(corpus, **params).get_scores(query)
+
+
+@PROPERTY
+@given(corpus=corpora, query=queries)
+def test_okapi_scores_equal_rank_bm25(corpus: list[list[str]], query: list[str]) -> None:
+    """get_scores equals BM25Okapi.get_scores to 1e-9 with default parameters."""
+    expected = oracle_scores(corpus, query)
+    actual = BM25Index(corpus).get_scores(query)
+    assert actual.dtype == np.float64
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9)
+
+
+@PROPERTY
+@given(corpus=corpora, query=queries, params=parameters)
+def test_okapi_scores_are_bit_identical_for_any_parameters(
+    corpus: list[list[str]], query: list[str], params: dict[str, float]
+) -> None:
+    """get_scores is bit-identical to BM25Okapi for any k1, b and epsilon."""
+    expected = oracle_scores(corpus, query, **params)
+    assume(not np.isnan(expected).any())  # b=1 with an empty passage: 0/0 in rank-bm25
+    actual = BM25Index(corpus, **params).get_scores(query)
+    np.testing.assert_array_equal(actual, expected)
+
+
+@PROPERTY
+@given(corpus=corpora, query=queries, k=st.integers(1, 12))
+def test_search_returns_the_oracles_positive_top_k(
+    corpus: list[list[str]], query: list[str], k: int
+) -> None:
+    """search returns the oracle's positive top-k scores, best first, ties by lower position."""
+    expected = oracle_scores(corpus, query)
+    hits = BM25Index(corpus).search(query, k=k)
+
+    best_positive = sorted((s for s in expected.tolist() if s > 0), reverse=True)[:k]
+    assert [hit.score for hit in hits] == best_positive
+    for hit in hits:
+        assert hit.score == expected[hit.doc]
+    assert hits == sorted(hits, key=lambda hit: (-hit.score, hit.doc))
+    # Among passages tied with the last hit, the lowest positions were kept.
+    if hits:
+        last = hits[-1].score
+        tied = [doc for doc, score in enumerate(expected.tolist()) if score == last]
+        kept = [hit.doc for hit in hits if hit.score == last]
+        assert kept == tied[: len(kept)]
+
+
+@PROPERTY
+@given(corpus=corpora, query=queries)
+def test_term_scores_add_up_to_the_passage_score(corpus: list[list[str]], query: list[str]) -> None:
+    """term_scores lists the query terms a passage contains and sums to its score."""
+    index = BM25Index(corpus)
+    scores = index.get_scores(query)
+    for doc, passage in enumerate(corpus):
+        contributions = index.term_scores(query, doc)
+        assert list(contributions) == [t for t in dict.fromkeys(query) if t in passage]
+        assert sum(contributions.values()) == pytest.approx(scores[doc], abs=1e-12)
+
+
+@pytest.mark.parametrize("corpus", [[], [[]], [[], []], [[], [], [], []]])
+@pytest.mark.parametrize("idf_mode", ["okapi", "lucene"])
+def test_empty_corpora_return_nothing(corpus: list[list[str]], idf_mode: str) -> None:
+    """An empty corpus or one of empty passages builds and answers with zeros and no hits."""
+    index = BM25Index(corpus, idf_mode=idf_mode)  # type: ignore[arg-type]
+    assert index.size == len(corpus)
+    scores = index.get_scores(["a", "b"])
+    assert scores.dtype == np.float64
+    np.testing.assert_array_equal(scores, np.zeros(len(corpus)))
+    assert index.search(["a", "b"]) == []
+    assert index.idf("a") == 0.0
+    assert index.doc_freq("a") == 0
+
+
+def test_unknown_terms_and_empty_queries_score_zero() -> None:
+    """Terms absent from the corpus contribute nothing; an empty query finds nothing."""
+    index = BM25Index([["a", "b"], ["c"], ["d"]])
+    np.testing.assert_array_equal(index.get_scores(["zz", "yy"]), np.zeros(3))
+    assert index.search([]) == []
+    assert index.idf("zz") == 0.0
+    assert index.doc_freq("zz") == 0
+
+
+@pytest.mark.parametrize("n_docs", [1, 2, 3, 7])
+def test_lucene_idf_is_positive_and_decreasing_in_doc_freq(n_docs: int) -> None:
+    """Lucene idf is strictly positive and strictly decreasing in document frequency."""
+    # term t<i> occurs in the first i passages
+    corpus = [[f"t{i}" for i in range(doc + 1, n_docs + 1)] for doc in range(n_docs)]
+    index = BM25Index(corpus, idf_mode="lucene")
+    idfs = [index.idf(f"t{i}") for i in range(1, n_docs + 1)]
+    assert [index.doc_freq(f"t{i}") for i in range(1, n_docs + 1)] == list(range(1, n_docs + 1))
+    assert all(idf > 0 for idf in idfs)
+    assert idfs == sorted(idfs, reverse=True)
+    assert len(set(idfs)) == n_docs
+
+
+def test_two_passages_lucene_scores_matches_while_okapi_follows_rank_bm25() -> None:
+    """With 2 passages lucene scores a match positively; okapi keeps rank-bm25's 0 and negative."""
+    corpus = [["cat", "sat"], ["cat", "ran"]]
+    lucene = BM25Index(corpus, idf_mode="lucene")
+    okapi = BM25Index(corpus)
+
+    assert lucene.search(["sat"]) == [Hit(0, lucene.get_scores(["sat"])[0])]
+    assert lucene.search(["cat"])[0].score > 0
+    np.testing.assert_array_equal(
+        okapi.get_scores(["cat", "sat"]), oracle_scores(corpus, ["cat", "sat"])
+    )
+    assert okapi.idf("sat") == 0.0  # rank-bm25: log(1.5) - log(1.5), not floored
+    assert okapi.idf("cat") < 0  # floored to epsilon * average idf, which is negative here
+    assert okapi.search(["cat", "sat"]) == []
+
+
+def test_ties_are_broken_by_lower_position() -> None:
+    """Passages with equal scores come in corpus order, and k cuts the same way every time."""
+    corpus = [["x"], ["y"], ["a", "z"], ["a", "z"], ["a", "z"], ["w"], ["a", "z"], ["v"], ["u"]]
+    index = BM25Index(corpus)
+    hits = index.search(["a"], k=3)
+    assert [hit.doc for hit in hits] == [2, 3, 4]
+    assert len({hit.score for hit in hits}) == 1
+    assert [hit.doc for hit in index.search(["a"], k=10)] == [2, 3, 4, 6]
+
+
+def test_k_larger_than_corpus_and_non_positive_k() -> None:
+    """k beyond the corpus returns every positive passage; k <= 0 returns nothing."""
+    corpus = [["a", "b"], ["b", "c"], ["c", "d"], ["d", "e"], ["e", "f"]]
+    index = BM25Index(corpus)
+    hits = index.search(["a", "c"], k=1000)
+    assert {hit.doc for hit in hits} == {0, 1, 2}
+    assert index.search(["a", "c"], k=0) == []
+    assert index.search(["a", "c"], k=-1) == []
+
+
+def test_repeated_query_terms_count_repeatedly() -> None:
+    """A term repeated in the query is added once per occurrence, as rank-bm25 does."""
+    corpus = [["a", "b", "c"], ["b", "d"], ["c", "e"], ["f"], ["g"]]
+    index = BM25Index(corpus)
+    once, twice = index.get_scores(["a"]), index.get_scores(["a", "a"])
+    assert twice[0] == once[0] + once[0] > 0
+    assert index.term_scores(["a", "a", "b"], 0)["a"] == twice[0]
+
+
+def test_term_scores_rejects_out_of_range_passages() -> None:
+    """term_scores raises IndexError for a passage position outside the corpus."""
+    index = BM25Index([["a"], ["b"]])
+    with pytest.raises(IndexError):
+        index.term_scores(["a"], 2)
+
+
+def test_invalid_parameters_are_refused() -> None:
+    """An unknown idf mode or out-of-range k1/b raises ValueError."""
+    with pytest.raises(ValueError):
+        BM25Index([["a"]], idf_mode="bm25+")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        BM25Index([["a"]], b=1.5)
+    with pytest.raises(ValueError):
+        BM25Index([["a"]], k1=-1)
+
+
+@pytest.mark.parametrize("idf_mode", ["okapi", "lucene"])
+@pytest.mark.parametrize(
+    "corpus",
+    [
+        [],
+        [[]],
+        [["a", "b", "a"], ["c"], [], ["a", "d", "d"], ["émoji🙂", "x\ny", "\ud800"]],
+    ],
+)
+def test_save_load_round_trip(tmp_path: Path, corpus: list[list[str]], idf_mode: str) -> None:
+    """An index loaded from its saved file gives identical scores, idfs and hits."""
+    index = BM25Index(corpus, k1=1.2, b=0.6, epsilon=0.3, idf_mode=idf_mode)  # type: ignore[arg-type]
+    path = tmp_path / "index.npz"
+    index.save(path)
+    loaded = BM25Index.load(path)
+
+    assert list(tmp_path.iterdir()) == [path]
+    assert loaded.size == index.size
+    assert loaded.idf_mode == idf_mode
+    terms = [*sorted({t for passage in corpus for t in passage}), "missing"]
+    for term in terms:
+        assert loaded.idf(term) == index.idf(term)
+        assert loaded.doc_freq(term) == index.doc_freq(term)
+    for query in (terms, terms[:1] * 3, []):
+        np.testing.assert_array_equal(loaded.get_scores(query), index.get_scores(query))
+        assert loaded.search(query) == index.search(query)
+
+
+def test_larger_corpus_matches_rank_bm25_bit_for_bit() -> None:
+    """A few thousand Zipf-distributed passages score exactly as rank-bm25 does."""
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(3000)]
+    corpus = [
+        [words[min(i, 2999)] for i in rng.zipf(1.3, size=rng.integers(0, 60)) - 1]
+        for _ in range(3000)
+    ]
+    oracle = BM25Okapi(corpus)
+    index = BM25Index(corpus)
+    for _ in range(20):
+        query = [words[i] for i in rng.integers(0, 200, size=rng.integers(1, 8))] + ["nope"]
+        expected = oracle.get_scores(query)
+        np.testing.assert_array_equal(index.get_scores(query), expected)
+        top = sorted(range(len(corpus)), key=lambda d: (-expected[d], d))[:10]
+        assert [hit.doc for hit in index.search(query)] == [d for d in top if expected[d] > 0]

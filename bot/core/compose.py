@@ -27,6 +27,10 @@ class ComposerTuning:
 
     passages_considered: int = 5
     min_coverage: float = 0.5
+    min_partial_coverage: float = 0.2
+    min_terms_together: int = 2
+    proximity_weight: float = 0.2
+    max_quote_chars: int = 300
     passage_weight: float = 0.35
     cue_bonus: float = 0.15
     title_credit: float = 0.5
@@ -84,6 +88,49 @@ def _satisfies(kind: str | None, sentence: str, question_terms: set[str]) -> boo
             not set(analyze(m.group())) <= question_terms for m in _PROPER.finditer(sentence)
         )
     return False
+
+
+def _proximity(sequence: Sequence[str], terms: set[str]) -> float:
+    """How tightly the matched terms sit together: 1.0 when adjacent, toward 0 when spread."""
+    wanted = terms & set(sequence)
+    if len(wanted) < 2:
+        return 0.0
+    best = len(sequence)
+    last: dict[str, int] = {}
+    for i, t in enumerate(sequence):
+        if t in wanted:
+            last[t] = i
+            if len(last) == len(wanted):
+                best = min(best, i - min(last.values()) + 1)
+    return (len(wanted) - 1) / max(best - 1, 1)
+
+
+_CLAUSE_END = re.compile(r"[,;:—–…]\s+|\s+[—–-]\s+")
+
+
+def _focus(text: str, start: int, end: int, terms: set[str], tuning: ComposerTuning) -> tuple[int, int]:
+    """Narrow an over-long sentence to its clauses that carry the most question terms."""
+    if end - start <= tuning.max_quote_chars:
+        return start, end
+    cuts = [start] + [m.end() for m in _CLAUSE_END.finditer(text, start, end)] + [end]
+    best = (start, start + tuning.max_quote_chars)
+    best_score = -1.0
+    for i, a in enumerate(cuts[:-1]):
+        for b in cuts[i + 1 :]:
+            if b - a > tuning.max_quote_chars:
+                break
+            score = len(terms & set(analyze(text[a:b]))) + (b - a) / 10_000
+            if score > best_score:
+                best, best_score = (a, b), score
+    a, b = best
+    if best_score < 0:  # no clause boundary fits: cut at a word boundary
+        space = text.rfind(" ", a, b)
+        b = space if space > a else b
+    while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:—–-"):
+        b -= 1
+    while a < b and text[a].isspace():
+        a += 1
+    return a, b
 
 
 def _snippet(text: str, limit: int = 200) -> str:
@@ -154,47 +201,17 @@ class Composer:
             missing = ", ".join(f"“{t}”" for t in sorted(terms)[:6])
             return self._abstain(f"no passage contains the key terms {missing}", evidence)
 
-        best_present = set(analyze(candidates[0].article.title)) | set(
-            analyze(candidates[0].passage.text)
-        )
-        covered = self.coverage(terms, best_present)
-        if covered < tuning.min_coverage:
-            missing_terms = sorted(terms - best_present, key=self._idf, reverse=True)[:4]
-            missing = ", ".join(f"“{t}”" for t in missing_terms)
-            return self._abstain(
-                f"no passage matches the key terms well enough ({missing} not found together "
-                "with the rest)",
-                evidence,
-            )
-
-        kind = _expected_kind(question)
-        context = set(context_terms) - terms
-        top_score = candidates[0].score or 1.0
-        scored: list[_Scored] = []
-        for cand in candidates[: tuning.passages_considered]:
-            title_terms = set(analyze(cand.article.title))
-            for span in sentence_spans(cand.passage.text):
-                sentence = cand.passage.text[span.start : span.end]
-                s_terms = set(analyze(sentence))
-                matched = self.coverage(terms, s_terms)
-                title_only = self.coverage(terms, title_terms - s_terms)
-                ctx = 0.3 * self.coverage(context, s_terms) if context else 0.0
-                novel = bool(s_terms - terms)
-                score = (
-                    matched
-                    + tuning.title_credit * title_only
-                    + ctx
-                    + tuning.passage_weight * cand.score / top_score
-                    + (tuning.cue_bonus if _satisfies(kind, sentence, terms) else 0.0)
-                    - (0.0 if novel else 0.5)
-                )
-                scored.append(_Scored(cand, span.start, span.end, s_terms, score))
+        scored = self._score_sentences(question, terms, candidates, context_terms)
         if not scored:
             return self._abstain("the matching passages have no complete sentences", evidence)
-        scored.sort(key=lambda s: -s.score)
-        chosen = [scored[0]]
-        covered_terms = set(scored[0].terms)
-        length = len(_quote_text(self._sentence(scored[0])))
+        best = scored[0]
+        verdict = self._weak_evidence(terms, candidates, best)
+        if verdict:
+            return self._abstain(verdict, evidence)
+
+        chosen = [best]
+        covered_terms = set(best.terms)
+        length = len(_quote_text(self._sentence(best)))
         for extra in scored[1:]:
             if len(chosen) >= tuning.max_sentences:
                 break
@@ -228,6 +245,59 @@ class Composer:
             parts.append(f"{_quote_text(quote)} [{n}]")
         return Draft(" ".join(parts), False, None, citations, evidence)
 
+    def _score_sentences(
+        self,
+        question: str,
+        terms: set[str],
+        candidates: Sequence[Candidate],
+        context_terms: Sequence[str],
+    ) -> list[_Scored]:
+        tuning = self.tuning
+        kind = _expected_kind(question)
+        context = set(context_terms) - terms
+        top_score = candidates[0].score or 1.0
+        scored: list[_Scored] = []
+        for cand in candidates[: tuning.passages_considered]:
+            title_terms = set(analyze(cand.article.title))
+            for span in sentence_spans(cand.passage.text):
+                start, end = _focus(cand.passage.text, span.start, span.end, terms, tuning)
+                sentence = cand.passage.text[start:end]
+                sequence = analyze(sentence)
+                s_terms = set(sequence)
+                matched = self.coverage(terms, s_terms)
+                score = (
+                    matched
+                    + tuning.title_credit * self.coverage(terms, title_terms - s_terms)
+                    + (0.3 * self.coverage(context, s_terms) if context else 0.0)
+                    + tuning.proximity_weight * matched * _proximity(sequence, terms)
+                    + tuning.passage_weight * cand.score / top_score
+                    + (tuning.cue_bonus if _satisfies(kind, sentence, terms) else 0.0)
+                    - (0.0 if s_terms - terms else 0.5)  # restates the question, adds nothing
+                )
+                scored.append(_Scored(cand, start, end, s_terms, score))
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    def _weak_evidence(
+        self, terms: set[str], candidates: Sequence[Candidate], best: _Scored
+    ) -> str | None:
+        """Why the evidence is too weak to answer, or None when it is strong enough."""
+        tuning = self.tuning
+        present = [
+            set(analyze(c.article.title)) | set(analyze(c.passage.text))
+            for c in candidates[: tuning.passages_considered]
+        ]
+        coverages = [self.coverage(terms, p) for p in present]
+        top = max(range(len(coverages)), key=coverages.__getitem__)
+        covered = coverages[top]
+        together = len(terms & best.terms)
+        if covered >= tuning.min_coverage:
+            return None
+        if covered >= tuning.min_partial_coverage and together >= tuning.min_terms_together:
+            return None
+        missing_terms = sorted(terms - present[top], key=self._idf, reverse=True)[:4]
+        missing = ", ".join(f"“{t}”" for t in missing_terms)
+        return f"the key terms {missing} appear in no passage that matches the rest"
     @staticmethod
     def _sentence(s: _Scored) -> str:
         return s.candidate.passage.text[s.start : s.end]

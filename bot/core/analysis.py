@@ -14,9 +14,29 @@ from bot.core.stopwords import ENGLISH_STOPWORDS
 # Typographic variants people paste from articles but never type.
 _PUNCTUATION_FOLDS = str.maketrans(
     {
-        "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
-        "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
-        "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-", "﹣": "-", "－": "-",
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "′": "'",
+        "`": "'",
+        "´": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "″": '"',
+        "«": '"',
+        "»": '"',
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "–": "-",
+        "—": "-",
+        "―": "-",
+        "−": "-",
+        "﹣": "-",
+        "－": "-",
     }
 )
 # Letters that Unicode does not decompose into base + accent but people type as ASCII.
@@ -75,6 +95,15 @@ def is_content_word(word: str) -> bool:
 def analyze(text: str) -> list[str]:
     """Turn text into BM25 terms: normalized, stopwords dropped, Snowball-stemmed."""
     return [_stem(w) for w in words(text) if is_content_word(w)]
+
+
+def term_words(text: str) -> dict[str, str]:
+    """Each term of `text` with the word it came from, to show users words, not stems."""
+    out: dict[str, str] = {}
+    for w in words(text):
+        if is_content_word(w):
+            out.setdefault(_stem(w), w)
+    return out
 
 
 def analyze_all(texts: Iterable[str]) -> list[list[str]]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.core.analysis import analyze, words
+from bot.core.analysis import analyze, term_words, words
 from bot.core.answers import Citation, Evidence
 from bot.core.models import Article, Passage
 from bot.core.sentences import sentence_spans
@@ -67,9 +67,13 @@ def _expected_kind(question: str) -> str | None:
     """What sort of thing the question asks for, from its wording."""
     ws = words(question)
     joined = " ".join(ws)
-    if re.search(r"\bhow (many|much|long|old|far|large|big|tall|high)\b|\bwhat (percentage|number)\b", joined):
+    if re.search(
+        r"\bhow (many|much|long|old|far|large|big|tall|high)\b|\bwhat (percentage|number)\b", joined
+    ):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time|century|decade)\b|\bwhich year\b", joined):
+    if re.search(
+        r"\bwhen\b|\bwhat (year|date|day|month|time|century|decade)\b|\bwhich year\b", joined
+    ):
         return "time"
     if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", joined):
         return "name"
@@ -108,7 +112,9 @@ def _proximity(sequence: Sequence[str], terms: set[str]) -> float:
 _CLAUSE_END = re.compile(r"[,;:—–…]\s+|\s+[—–-]\s+")
 
 
-def _focus(text: str, start: int, end: int, terms: set[str], tuning: ComposerTuning) -> tuple[int, int]:
+def _focus(
+    text: str, start: int, end: int, terms: set[str], tuning: ComposerTuning
+) -> tuple[int, int]:
     """Narrow an over-long sentence to its clauses that carry the most question terms."""
     if end - start <= tuning.max_quote_chars:
         return start, end
@@ -198,14 +204,15 @@ class Composer:
                 "the question has no searchable words (only stopwords or punctuation)", evidence
             )
         if not candidates:
-            missing = ", ".join(f"“{t}”" for t in sorted(terms)[:6])
+            shown = term_words(question)
+            missing = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(terms)[:6])
             return self._abstain(f"no passage contains the key terms {missing}", evidence)
 
         scored = self._score_sentences(question, terms, candidates, context_terms)
         if not scored:
             return self._abstain("the matching passages have no complete sentences", evidence)
         best = scored[0]
-        verdict = self._weak_evidence(terms, candidates, best)
+        verdict = self._weak_evidence(question, terms, candidates, best)
         if verdict:
             return self._abstain(verdict, evidence)
 
@@ -217,7 +224,10 @@ class Composer:
                 break
             gain = self.coverage(terms, extra.terms - covered_terms)
             extra_len = len(_quote_text(self._sentence(extra))) + 5
-            if gain >= tuning.second_sentence_min_gain and length + extra_len <= tuning.max_answer_chars:
+            if (
+                gain >= tuning.second_sentence_min_gain
+                and length + extra_len <= tuning.max_answer_chars
+            ):
                 chosen.append(extra)
                 covered_terms |= extra.terms
                 length += extra_len
@@ -279,7 +289,7 @@ class Composer:
         return scored
 
     def _weak_evidence(
-        self, terms: set[str], candidates: Sequence[Candidate], best: _Scored
+        self, question: str, terms: set[str], candidates: Sequence[Candidate], best: _Scored
     ) -> str | None:
         """Why the evidence is too weak to answer, or None when it is strong enough."""
         tuning = self.tuning
@@ -296,8 +306,10 @@ class Composer:
         if covered >= tuning.min_partial_coverage and together >= tuning.min_terms_together:
             return None
         missing_terms = sorted(terms - present[top], key=self._idf, reverse=True)[:4]
-        missing = ", ".join(f"“{t}”" for t in missing_terms)
+        shown = term_words(question)
+        missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)
         return f"the key terms {missing} appear in no passage that matches the rest"
+
     @staticmethod
     def _sentence(s: _Scored) -> str:
         return s.candidate.passage.text[s.start : s.end]
@@ -306,6 +318,5 @@ class Composer:
     def _abstain(reason: str, evidence: list[Evidence]) -> Draft:
         text = f"I couldn't find this in the knowledge base: {reason}."
         if evidence:
-            closest = "; ".join(f"“{e.title}” ({e.snippet[:80]})" for e in evidence[:3])
-            text += f" Closest passages: {closest}"
+            text += " The closest passages are listed below."
         return Draft(text, True, reason, [], evidence)

@@ -143,7 +143,7 @@ class Engine:
             index_version=self.version,
         )
 
-    def _compose(self, question: str, terms: list[str], borrowed: list[str]):  # noqa: ANN202
+    def _compose(self, question: str, terms: list[str], borrowed: list[str]):
         hits = self._rank(terms, borrowed, self.config.candidates)
         candidates = [Candidate(h.passage, h.article, h.score) for h in hits]
         return self.composer.compose(question, terms, candidates, borrowed)

@@ -8,8 +8,30 @@ from bot.core.analysis import analyze, words
 
 # Words that point back to something said before ("he", "there", "that deal").
 _ANAPHORA = frozenset(
-    "he him his she her hers they them their theirs it its this that these those there "
-    "then such same former latter".split()
+    [
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "hers",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "then",
+        "such",
+        "same",
+        "former",
+        "latter",
+    ]
 )
 _LEADING_CONTINUATIONS = ("and ", "also ", "what about", "how about", "what else", "why", "so ")
 # Capitalised words that begin sentences or questions carry no entity information.

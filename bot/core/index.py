@@ -27,6 +27,8 @@ _FORMAT_VERSION = 1
 _CHUNK_TOKENS = 1 << 21
 # Postings per slice when turning term frequencies into weights (bounds temporaries too).
 _WEIGHT_SLICE = 1 << 22
+# A query term in more than 1/_COMMON_FRACTION of the passages is "common" for search pruning.
+_COMMON_FRACTION = 16
 
 
 class Hit(NamedTuple):
@@ -87,6 +89,7 @@ class BM25Index:
         )
         self._vocabulary: dict[str, int] = vocabulary
         self._doc_len = doc_len
+        self._max_weight = _column_max(self._matrix)
 
     def _weights(self, tf: sparse.csc_array, doc_len: npt.NDArray[np.int64]) -> npt.NDArray:
         """Return the BM25 weight of every posting of the term-frequency matrix, in its order."""
@@ -158,22 +161,53 @@ class BM25Index:
         """Return up to k passages with a positive score, best first, ties by lower position."""
         if k <= 0 or self.size == 0:
             return []
+        columns = [c for c in map(self._vocabulary.get, query) if c is not None]
+        hits = self._search_pruned(columns, k)
+        if hits is not None:
+            return hits
         scores = self.get_scores(query)
         # Select only among positive scores: partitioning a mostly-zero array is slow.
         candidates = np.flatnonzero(scores > 0)
-        candidate_scores = scores[candidates]
-        if len(candidates) > k:
-            kth_best = np.partition(candidate_scores, len(candidates) - k)[len(candidates) - k]
-            # Keep every tie of the k-th score so the tie-break below stays deterministic.
-            keep = candidate_scores >= kth_best
-            candidates, candidate_scores = candidates[keep], candidate_scores[keep]
-        order = np.lexsort((candidates, -candidate_scores))[:k]
-        return [
-            Hit(doc, score)
-            for doc, score in zip(
-                candidates[order].tolist(), candidate_scores[order].tolist(), strict=True
+        return _best(candidates, scores[candidates], k)
+
+    def _search_pruned(self, columns: list[int], k: int) -> list[Hit] | None:
+        """Return the exact top k scoring only passages that contain a rare query term.
+
+        MaxScore-style: a passage holding none of the rare terms scores at most the sum of
+        the common terms' largest weights. When the k-th best rare-term passage beats that
+        bound, no other passage can enter the top k; otherwise return None (score all).
+        """
+        indptr, indices, data = self._matrix.indptr, self._matrix.indices, self._matrix.data
+        distinct = dict.fromkeys(columns)
+        common = {c for c in distinct if (indptr[c + 1] - indptr[c]) * _COMMON_FRACTION > self.size}
+        if not common or len(common) == len(distinct):
+            return None
+        candidates = np.unique(
+            np.concatenate(
+                [indices[indptr[c] : indptr[c + 1]] for c in distinct if c not in common]
             )
-        ]
+        )
+        scores = np.zeros(len(candidates), dtype=np.float64)
+        for column in columns:  # query order, repeats included: the same sums as get_scores
+            docs, weights = (
+                indices[indptr[column] : indptr[column + 1]],
+                data[indptr[column] : indptr[column + 1]],
+            )
+            if column in common:
+                at = np.minimum(np.searchsorted(docs, candidates), len(docs) - 1)
+                present = docs[at] == candidates
+                scores[present] += weights[at[present]]
+            else:
+                scores[np.searchsorted(candidates, docs)] += weights
+        positive = scores > 0
+        if np.count_nonzero(positive) < k:
+            return None
+        kth_best = np.partition(scores, len(scores) - k)[len(scores) - k]
+        bound = sum(columns.count(c) * max(float(self._max_weight[c]), 0.0) for c in common)
+        # The margin covers rounding: the bound and the real sums add the same weights.
+        if not kth_best > bound * (1 + 1e-9):
+            return None
+        return _best(candidates[positive], scores[positive], k)
 
     def term_scores(self, query: Sequence[str], doc: int) -> dict[str, float]:
         """Return each query term's contribution to one passage's score, for terms it contains.
@@ -244,6 +278,7 @@ class BM25Index:
                 (stored["data"], stored["indices"], stored["indptr"]),
                 shape=(len(index._doc_len), len(terms)),
             )
+        index._max_weight = _column_max(index._matrix)
         return index
 
 
@@ -303,3 +338,24 @@ def _count_terms(
 def _index_dtype(nnz: int) -> type[np.signedinteger]:
     """Return int32 for sparse index arrays unless the postings outgrow it."""
     return np.int32 if nnz < np.iinfo(np.int32).max else np.int64
+
+
+def _column_max(matrix: sparse.csc_array) -> npt.NDArray[np.float64]:
+    """Return each term's largest weight (every column holds at least one posting)."""
+    if matrix.nnz == 0:
+        return np.zeros(matrix.shape[1], dtype=np.float64)
+    return np.maximum.reduceat(matrix.data, matrix.indptr[:-1])
+
+
+def _best(candidates: npt.NDArray, scores: npt.NDArray, k: int) -> list[Hit]:
+    """Return the k best (position, score) pairs, ties by lower position."""
+    if len(candidates) > k:
+        kth_best = np.partition(scores, len(scores) - k)[len(scores) - k]
+        # Keep every tie of the k-th score so the tie-break below stays deterministic.
+        keep = scores >= kth_best
+        candidates, scores = candidates[keep], scores[keep]
+    order = np.lexsort((candidates, -scores))[:k]
+    return [
+        Hit(doc, score)
+        for doc, score in zip(candidates[order].tolist(), scores[order].tolist(), strict=True)
+    ]

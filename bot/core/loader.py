@@ -181,9 +181,7 @@ def parse_article(article_id: str, text: str) -> Article:
             repeat = seen.get(text_hash, 0)
             seen[text_hash] = repeat + 1
             pid = stable_hash(f"{article_id}\n{text_hash}\n{repeat}", 12)
-            passages.append(
-                Passage(pid, article_id, len(passages), body, start, end, text_hash)
-            )
+            passages.append(Passage(pid, article_id, len(passages), body, start, end, text_hash))
     return Article(
         id=article_id,
         title=title,

@@ -52,9 +52,7 @@ class KnowledgeBase:
     passages: tuple[Passage, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "passages", tuple(p for a in self.articles for p in a.passages)
-        )
+        object.__setattr__(self, "passages", tuple(p for a in self.articles for p in a.passages))
 
     @property
     def is_empty(self) -> bool:

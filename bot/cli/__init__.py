@@ -1,0 +1,1 @@
+"""The command-line adapter: `python -m bot ask|chat|search|index|eval|run`."""

@@ -1,0 +1,95 @@
+"""Plain-text and JSON renderings of answers, search hits and reports for the terminal."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+from bot.core.answers import Answer
+from bot.core.engine import SearchResult
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The DESIGN §4 answer object (plus a few extra fields)."""
+    data = answer.model_dump(
+        include={
+            "question",
+            "answer",
+            "abstained",
+            "answer_id",
+            "reason",
+            "index_version",
+            "latency_ms",
+            "context_terms",
+        }
+    )
+    data["citations"] = [
+        c.model_dump(include={"n", "title", "url", "passage_id", "quote", "start", "end", "score"})
+        for c in answer.citations
+    ]
+    data["closest"] = (
+        [
+            e.model_dump(include={"passage_id", "title", "url", "score", "snippet"})
+            for e in answer.evidence[:3]
+        ]
+        if answer.abstained
+        else []
+    )
+    return data
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def answer_text(answer: Answer, width: int = 100) -> str:
+    lines = [textwrap.fill(answer.answer, width)]
+    if answer.citations:
+        lines.append("")
+        for c in answer.citations:
+            where = f" <{c.url}>" if c.url else ""
+            lines.append(f"[{c.n}] {c.title}{where}")
+            lines.append(
+                textwrap.fill(
+                    f"“{' '.join(c.quote.split())}”",
+                    width,
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                )
+            )
+            lines.append(
+                f"    passage {c.passage_id}, characters {c.start}–{c.end}, score {c.score:.2f}"
+            )
+    elif answer.abstained and answer.evidence:
+        lines.append("")
+        lines.append("Closest passages:")
+        for e in answer.evidence[:3]:
+            lines.append(f"  - {e.title} (passage {e.passage_id}, score {e.score:.2f})")
+            lines.append(
+                textwrap.fill(e.snippet, width, initial_indent="    ", subsequent_indent="    ")
+            )
+    lines.append("")
+    lines.append(f"answer #{answer.answer_id} · index {answer.index_version}")
+    return "\n".join(lines)
+
+
+def hit_json(hit: SearchResult) -> dict[str, Any]:
+    return {
+        "passage_id": hit.passage.id,
+        "title": hit.article.title,
+        "url": hit.article.url,
+        "score": hit.score,
+        "text": hit.passage.text,
+    }
+
+
+def hits_text(query: str, hits: list[SearchResult], width: int = 100) -> str:
+    if not hits:
+        return f"No passage matches “{query}”."
+    lines = []
+    for rank, h in enumerate(hits, start=1):
+        lines.append(f"{rank:>2}. {h.score:7.3f}  {h.article.title}  (passage {h.passage.id})")
+        flat = " ".join(h.passage.text.split())
+        lines.append(textwrap.shorten(flat, width, placeholder=" …").join(["    ", ""]))
+    return "\n".join(lines)

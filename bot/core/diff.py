@@ -1,0 +1,70 @@
+"""What changed between two versions of a knowledge base (for reload reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from pydantic import BaseModel
+
+from bot.core.models import KnowledgeBase
+
+
+class Snapshot(BaseModel):
+    """The identity of a knowledge base's content: article hashes and passage ids."""
+
+    articles: dict[str, str] = {}
+    passages: dict[str, str] = {}  # passage id → article id
+
+    @classmethod
+    def of(cls, kb: KnowledgeBase) -> Snapshot:
+        return cls(
+            articles={a.id: a.content_hash for a in kb.articles},
+            passages={p.id: p.article_id for p in kb.passages},
+        )
+
+
+class KnowledgeDiff(BaseModel):
+    """Articles and passages added, changed or removed."""
+
+    articles_added: list[str] = []
+    articles_changed: list[str] = []
+    articles_removed: list[str] = []
+    passages_added: int = 0
+    passages_removed: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.articles_added
+            or self.articles_changed
+            or self.articles_removed
+            or self.passages_added
+            or self.passages_removed
+        )
+
+    def summary(self) -> str:
+        if self.is_empty:
+            return "no changes"
+        parts = [
+            f"{len(self.articles_added)} article(s) added",
+            f"{len(self.articles_changed)} changed",
+            f"{len(self.articles_removed)} removed",
+            f"passages +{self.passages_added} / -{self.passages_removed}",
+        ]
+        return ", ".join(parts)
+
+
+def _keys(m: Mapping[str, str] | Iterable[str]) -> set[str]:
+    return set(m)
+
+
+def diff(old: Snapshot, new: Snapshot) -> KnowledgeDiff:
+    """Compare two snapshots."""
+    old_a, new_a = old.articles, new.articles
+    return KnowledgeDiff(
+        articles_added=sorted(_keys(new_a) - _keys(old_a)),
+        articles_changed=sorted(k for k in new_a.keys() & old_a.keys() if new_a[k] != old_a[k]),
+        articles_removed=sorted(_keys(old_a) - _keys(new_a)),
+        passages_added=len(_keys(new.passages) - _keys(old.passages)),
+        passages_removed=len(_keys(old.passages) - _keys(new.passages)),
+    )

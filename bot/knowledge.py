@@ -1,0 +1,67 @@
+"""Build a ready-to-serve engine from a knowledge folder, reusing a persisted index if fresh."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.core.engine import Engine, EngineConfig, knowledge_version
+from bot.core.index import BM25Index
+from bot.core.loader import load_knowledge
+from bot.core.models import KnowledgeBase
+from bot.errors import KnowledgeError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(k1=settings.k1, b=settings.b, idf_mode=settings.idf)
+
+
+def load_knowledge_base(settings: Settings) -> KnowledgeBase:
+    """Load and validate the knowledge folder; KnowledgeError if nothing usable is there."""
+    root = settings.knowledge_dir
+    try:
+        kb = load_knowledge(root, settings.max_file_bytes)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise KnowledgeError(str(exc)) from None
+    except OSError as exc:
+        raise KnowledgeError(
+            f"cannot read knowledge folder {root}: {exc.strerror or exc}"
+        ) from None
+    if kb.is_empty:
+        detail = f" ({len(kb.problems)} file(s) refused: {kb.problems[0]})" if kb.problems else ""
+        raise KnowledgeError(f"knowledge base {root} has no usable articles{detail}")
+    return kb
+
+
+def build_engine(kb: KnowledgeBase, settings: Settings, *, use_cache: bool = True) -> Engine:
+    """Index `kb` (or load its persisted index, keyed by content hash) into an Engine."""
+    config = engine_config(settings)
+    version = knowledge_version(kb, config)
+    cache = settings.cache_dir / f"{version}.npz"
+    if use_cache and cache.is_file():
+        try:
+            index = BM25Index.load(cache)
+            if index.size == len(kb.passages):
+                return Engine(kb, config, index)
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            log.warning("index cache %s is unreadable; rebuilding", cache, exc_info=True)
+    engine = Engine(kb, config)
+    if use_cache:
+        _persist(engine, cache)
+    return engine
+
+
+def _persist(engine: Engine, cache: Path) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        engine.index.save(tmp)
+        tmp.replace(cache)  # atomic: a killed build never leaves a half-written index
+        for old in cache.parent.glob("*.npz"):
+            if old != cache:
+                old.unlink(missing_ok=True)
+    except OSError:
+        log.warning("could not persist the index to %s", cache, exc_info=True)

@@ -1,0 +1,209 @@
+"""The one service both front ends share: ask, search, reload, status, feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import unicodedata
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from bot.core.answers import Answer, Turn
+from bot.core.diff import KnowledgeDiff, Snapshot, diff
+from bot.core.engine import Engine, SearchResult
+from bot.core.models import Article, Passage
+from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
+from bot.knowledge import build_engine, load_knowledge_base
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.database import AskedBy
+
+log = logging.getLogger(__name__)
+
+
+class ReloadReport(BaseModel):
+    """The outcome of a reload, for the admin who asked and for the reloads table."""
+
+    ok: bool
+    message: str
+    index_version: str
+    articles: int
+    passages: int
+    diff: KnowledgeDiff = KnowledgeDiff()
+    problems: list[str] = []
+    duration_ms: float = 0.0
+
+
+class KbStatus(BaseModel):
+    articles: int
+    passages: int
+    index_version: str
+    loaded_at: datetime
+    problems: list[str]
+    answers_served: int
+    abstention_rate: float
+    feedback_up: int
+    feedback_down: int
+    last_reload_at: str | None
+    last_reload_outcome: str | None
+
+
+def clean_question(text: str, max_chars: int) -> str:
+    """Strip control characters and extra space; refuse empty or over-long questions."""
+    cleaned = "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in text)
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise QuestionError("Please type a question.")
+    if len(cleaned) > max_chars:
+        raise QuestionError(
+            f"That question is {len(cleaned):,} characters long; the limit is {max_chars:,}. "
+            "Please shorten it."
+        )
+    return cleaned
+
+
+class QAService:
+    """Owns the current engine (swapped atomically on reload) and the store."""
+
+    def __init__(self, settings: Settings, store: Store, engine: Engine) -> None:
+        self.settings = settings
+        self.store = store
+        self._engine = engine
+        self._loaded_at = datetime.now(UTC)
+        self._reload_lock = asyncio.Lock()
+
+    @classmethod
+    async def start(cls, settings: Settings) -> QAService:
+        """Load the knowledge base (off the event loop) and open the store."""
+        kb = await asyncio.to_thread(load_knowledge_base, settings)
+        engine = await asyncio.to_thread(build_engine, kb, settings)
+        store = await Store.open(settings.db_path)
+        try:
+            await store.sync_knowledge(kb, await store.snapshot())
+        except BotError:
+            await store.close()
+            raise
+        return cls(settings, store, engine)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def __aenter__(self) -> QAService:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    # --- questions -------------------------------------------------------------
+
+    async def ask(self, question: str, asked_by: AskedBy | None = None) -> Answer:
+        """Answer (or abstain), store it with its citations, and return it with its id."""
+        asked_by = asked_by or AskedBy()
+        question = clean_question(question, self.settings.max_question_chars)
+        previous: Turn | None = None
+        if asked_by.conversation_id:
+            previous = await self.store.last_turn(asked_by.conversation_id)
+        engine = self._engine  # one snapshot for the whole question, even during a reload
+        started = time.perf_counter()
+        answer = await asyncio.to_thread(engine.answer, question, previous)
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        answer.answer_id = await self.store.save_answer(answer, asked_by)
+        return answer
+
+    async def search(self, query: str, k: int = 10) -> list[SearchResult]:
+        query = clean_question(query, self.settings.max_question_chars)
+        return await asyncio.to_thread(self._engine.search, query, k)
+
+    async def answer(self, answer_id: int) -> Answer:
+        found = await self.store.answer(answer_id)
+        if found is None:
+            raise NotFoundError(f"No answer #{answer_id}.")
+        return found
+
+    async def latest_answer(self, channel_id: str) -> Answer | None:
+        return await self.store.latest_answer(channel_id=channel_id)
+
+    def passage(self, passage_id: str) -> tuple[Passage, Article] | None:
+        return self._engine.passage(passage_id)
+
+    async def feedback(self, answer_id: int, user_id: str, value: int) -> None:
+        await self.answer(answer_id)  # NotFoundError for unknown ids
+        await self.store.add_feedback(answer_id, user_id, value)
+
+    # --- knowledge -------------------------------------------------------------
+
+    async def reload(self, actor: str | None = None) -> ReloadReport:
+        """Rebuild from the knowledge folder off the loop; swap only if the new one is usable."""
+        async with self._reload_lock:  # concurrent reloads run one after another
+            started = time.perf_counter()
+            old = self._engine
+            try:
+                kb = await asyncio.to_thread(load_knowledge_base, self.settings)
+                engine = await asyncio.to_thread(build_engine, kb, self.settings)
+            except KnowledgeError as exc:
+                report = ReloadReport(
+                    ok=False,
+                    message=f"Reload refused: {exc}. Still serving index {old.version}.",
+                    index_version=old.version,
+                    articles=len(old.kb.articles),
+                    passages=old.passage_count,
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                )
+                await self._record(report, actor)
+                return report
+            change = diff(Snapshot.of(old.kb), Snapshot.of(kb))
+            await self.store.sync_knowledge(kb, Snapshot.of(old.kb))
+            self._engine = engine  # the swap: one reference assignment
+            self._loaded_at = datetime.now(UTC)
+            report = ReloadReport(
+                ok=True,
+                message=f"Reloaded: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
+                f"{change.summary()}.",
+                index_version=engine.version,
+                articles=len(kb.articles),
+                passages=len(kb.passages),
+                diff=change,
+                problems=[str(p) for p in kb.problems],
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
+            await self._record(report, actor)
+            return report
+
+    async def _record(self, report: ReloadReport, actor: str | None) -> None:
+        try:
+            await self.store.record_reload(
+                actor=actor,
+                outcome="ok" if report.ok else "refused",
+                message=report.message,
+                index_version=report.index_version,
+                articles=report.articles,
+                passages=report.passages,
+                diff=report.diff,
+                problems=report.problems,
+                duration_ms=report.duration_ms,
+            )
+        except BotError:
+            log.exception("could not record the reload")
+
+    async def status(self) -> KbStatus:
+        engine = self._engine
+        stats = await self.store.stats()
+        return KbStatus(
+            articles=len(engine.kb.articles),
+            passages=engine.passage_count,
+            index_version=engine.version,
+            loaded_at=self._loaded_at,
+            problems=[str(p) for p in engine.kb.problems],
+            answers_served=stats.answers,
+            abstention_rate=stats.abstained / stats.answers if stats.answers else 0.0,
+            feedback_up=stats.feedback_up,
+            feedback_down=stats.feedback_down,
+            last_reload_at=stats.last_reload_at,
+            last_reload_outcome=stats.last_reload_outcome,
+        )

@@ -1,0 +1,44 @@
+"""All configuration, read once at start-up from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings from `BOT_*` environment variables (and `DISCORD_TOKEN`), or a `.env` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "BOT_DISCORD_TOKEN")
+    )
+    knowledge_dir: Path = Path("knowledge")
+    db_path: Path = Path("data/bot.sqlite3")
+    index_cache_dir: Path | None = Field(
+        default=None, description="where built indexes are kept; default: next to the database"
+    )
+
+    k1: float = Field(default=1.5, gt=0)
+    b: float = Field(default=0.75, ge=0, le=1)
+    idf: Literal["okapi", "lucene"] = "lucene"
+    max_file_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_question_chars: int = Field(default=500, gt=0)
+    top_k: int = Field(default=10, gt=0, le=100)
+
+    admin_role_ids: list[int] = []
+    admin_role_names: list[str] = []
+    cooldown_questions: int = Field(default=5, gt=0)
+    cooldown_seconds: float = Field(default=30.0, gt=0)
+    answer_in_dms: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.index_cache_dir or self.db_path.parent / "index"

@@ -1,0 +1,321 @@
+"""Answers, citations, feedback, the knowledge snapshot and reloads in one SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from pydantic import BaseModel
+
+from bot.core.answers import Answer, Citation, Evidence, Turn
+from bot.core.diff import KnowledgeDiff, Snapshot
+from bot.core.models import KnowledgeBase
+from bot.errors import StoreError
+from bot.store.migrations import SchemaTooNew, migrate
+
+BUSY_TIMEOUT_MS = 5_000
+
+
+class AskedBy(BaseModel):
+    """Who asked, and where (all optional: the CLI has no channel)."""
+
+    source: str = "cli"
+    user_id: str | None = None
+    channel_id: str | None = None
+    guild_id: str | None = None
+    conversation_id: str | None = None
+
+
+class StoreStats(BaseModel):
+    answers: int
+    abstained: int
+    feedback_up: int
+    feedback_down: int
+    last_reload_at: str | None = None
+    last_reload_outcome: str | None = None
+
+
+def _prepare(path: Path) -> None:
+    """Open synchronously once: refuse a corrupt or newer file, then migrate."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the database folder {path.parent}: {exc.strerror}") from None
+    if path.exists() and not path.is_file():
+        raise StoreError(f"database path {path} is not a file")
+    try:
+        with sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            ok = db.execute("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise StoreError(f"database {path} is damaged ({ok}); restore a backup or move it")
+            migrate(db)
+        db.close()
+    except SchemaTooNew as exc:
+        raise StoreError(f"database {path}: {exc}; upgrade the bot") from None
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot use database {path}: {exc}") from None
+
+
+class Store:
+    """One connection (one writer); every write is a short transaction committed at once."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating or migrating) the database; StoreError if it cannot be used."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the database folder {path.parent}: {exc.strerror}"
+            ) from None
+        if path.exists() and not path.is_file():
+            raise StoreError(f"database path {path} is not a file")
+        await asyncio.to_thread(_prepare, path)
+        try:
+            db = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode keeps every commit across a killed process (not a power cut).
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        db.row_factory = aiosqlite.Row
+        return cls(db, path)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _write(self, sql: str, params: Any = ()) -> int:
+        try:
+            cursor = await self._db.execute(sql, params)
+            await self._db.commit()
+        except sqlite3.Error as exc:
+            await self._db.rollback()
+            raise StoreError(f"could not save to the database ({exc})") from None
+        return cursor.lastrowid or 0
+
+    # --- answers -------------------------------------------------------------
+
+    async def save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
+        """Store an answer and its citations in one transaction; return its id."""
+        try:
+            cursor = await self._db.execute(
+                """INSERT INTO answers (question, answer, abstained, reason, query_terms,
+                   context_terms, evidence, source, user_id, channel_id, guild_id,
+                   conversation_id, index_version, latency_ms)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    answer.question,
+                    answer.answer,
+                    int(answer.abstained),
+                    answer.reason,
+                    json.dumps(answer.query_terms),
+                    json.dumps(answer.context_terms),
+                    json.dumps([e.model_dump() for e in answer.evidence]),
+                    asked_by.source,
+                    asked_by.user_id,
+                    asked_by.channel_id,
+                    asked_by.guild_id,
+                    asked_by.conversation_id,
+                    answer.index_version,
+                    answer.latency_ms,
+                ),
+            )
+            answer_id = cursor.lastrowid
+            await self._db.executemany(
+                """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
+                   quote, start, "end", score, passage_hash)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (
+                        answer_id,
+                        c.n,
+                        c.article_id,
+                        c.title,
+                        c.url,
+                        c.passage_id,
+                        c.quote,
+                        c.start,
+                        c.end,
+                        c.score,
+                        c.passage_hash,
+                    )
+                    for c in answer.citations
+                ],
+            )
+            await self._db.commit()
+        except sqlite3.Error as exc:
+            await self._db.rollback()
+            raise StoreError(f"could not save the answer ({exc})") from None
+        assert answer_id is not None
+        return answer_id
+
+    async def _answer_from_row(self, row: aiosqlite.Row) -> Answer:
+        async with self._db.execute(
+            "SELECT * FROM citations WHERE answer_id = ? ORDER BY n", (row["id"],)
+        ) as cur:
+            citations = [Citation(**dict(c)) for c in await cur.fetchall()]
+        return Answer(
+            question=row["question"],
+            answer=row["answer"],
+            abstained=bool(row["abstained"]),
+            reason=row["reason"],
+            citations=citations,
+            evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
+            query_terms=json.loads(row["query_terms"]),
+            context_terms=json.loads(row["context_terms"]),
+            index_version=row["index_version"],
+            answer_id=row["id"],
+            latency_ms=row["latency_ms"],
+        )
+
+    async def answer(self, answer_id: int) -> Answer | None:
+        async with self._db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)) as cur:
+            row = await cur.fetchone()
+        return await self._answer_from_row(row) if row else None
+
+    async def latest_answer(self, *, channel_id: str) -> Answer | None:
+        """The most recent answer given in a channel or thread."""
+        async with self._db.execute(
+            "SELECT * FROM answers WHERE channel_id = ? ORDER BY id DESC LIMIT 1", (channel_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return await self._answer_from_row(row) if row else None
+
+    async def last_turn(self, conversation_id: str) -> Turn | None:
+        """The previous answered turn of a conversation, for follow-ups (survives restarts)."""
+        async with self._db.execute(
+            """SELECT question, answer, context_terms FROM answers
+               WHERE conversation_id = ? AND abstained = 0 ORDER BY id DESC LIMIT 1""",
+            (conversation_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Turn(
+            question=row["question"],
+            answer=row["answer"],
+            context_terms=json.loads(row["context_terms"]),
+        )
+
+    async def answer_count(self) -> int:
+        async with self._db.execute("SELECT count(*) FROM answers") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    # --- feedback ------------------------------------------------------------
+
+    async def add_feedback(self, answer_id: int, user_id: str, value: int) -> None:
+        """Record (or change) one user's 👍/👎 on an answer."""
+        if value not in (-1, 1):
+            raise ValueError("feedback is +1 or -1")
+        await self._write(
+            """INSERT INTO feedback (answer_id, user_id, value) VALUES (?, ?, ?)
+               ON CONFLICT (answer_id, user_id) DO UPDATE SET value = excluded.value,
+               created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')""",
+            (answer_id, user_id, value),
+        )
+
+    # --- knowledge and reloads -------------------------------------------------
+
+    async def snapshot(self) -> Snapshot:
+        """The knowledge base as last synced: article hashes and passage ids."""
+        async with self._db.execute("SELECT id, content_hash FROM articles") as cur:
+            articles = {r[0]: r[1] for r in await cur.fetchall()}
+        async with self._db.execute("SELECT id, article_id FROM passages") as cur:
+            passages = {r[0]: r[1] for r in await cur.fetchall()}
+        return Snapshot(articles=articles, passages=passages)
+
+    async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot) -> None:
+        """Make the articles/passages tables match `kb`, touching only what changed."""
+        new = {a.id: a for a in kb.articles}
+        stale = [
+            aid for aid, h in old.articles.items() if aid not in new or new[aid].content_hash != h
+        ]
+        fresh = [a for a in kb.articles if old.articles.get(a.id) != a.content_hash]
+        try:
+            await self._db.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in stale])
+            await self._db.executemany(
+                "INSERT INTO articles (id, title, url, content_hash) VALUES (?, ?, ?, ?)",
+                [(a.id, a.title, a.url, a.content_hash) for a in fresh],
+            )
+            await self._db.executemany(
+                """INSERT OR REPLACE INTO passages
+                   (id, article_id, ordinal, text, start, "end", text_hash) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (p.id, p.article_id, p.ordinal, p.text, p.start, p.end, p.text_hash)
+                    for a in fresh
+                    for p in a.passages
+                ],
+            )
+            await self._db.commit()
+        except sqlite3.Error as exc:
+            await self._db.rollback()
+            raise StoreError(f"could not save the knowledge base snapshot ({exc})") from None
+
+    async def record_reload(
+        self,
+        *,
+        actor: str | None,
+        outcome: str,
+        message: str,
+        index_version: str | None,
+        articles: int | None,
+        passages: int | None,
+        diff: KnowledgeDiff | None,
+        problems: list[str],
+        duration_ms: float,
+    ) -> int:
+        return await self._write(
+            """INSERT INTO reloads (actor, outcome, message, index_version, articles, passages,
+               diff, problems, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                actor,
+                outcome,
+                message,
+                index_version,
+                articles,
+                passages,
+                diff.model_dump_json() if diff else "{}",
+                json.dumps(problems),
+                duration_ms,
+            ),
+        )
+
+    async def stats(self) -> StoreStats:
+        async with self._db.execute(
+            "SELECT count(*), coalesce(sum(abstained), 0) FROM answers"
+        ) as cur:
+            answers, abstained = await cur.fetchone() or (0, 0)
+        async with self._db.execute(
+            """SELECT coalesce(sum(value = 1), 0), coalesce(sum(value = -1), 0) FROM feedback"""
+        ) as cur:
+            up, down = await cur.fetchone() or (0, 0)
+        async with self._db.execute(
+            "SELECT created_at, outcome FROM reloads ORDER BY id DESC LIMIT 1"
+        ) as cur:
+            last = await cur.fetchone()
+        return StoreStats(
+            answers=answers,
+            abstained=abstained,
+            feedback_up=up,
+            feedback_down=down,
+            last_reload_at=last[0] if last else None,
+            last_reload_outcome=last[1] if last else None,
+        )

@@ -44,7 +44,7 @@ def _prepare(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create the database folder {path.parent}: {exc.strerror}") from None
+        raise StoreError(f"cannot create the folder {path.parent}: {exc.strerror}") from None
     if path.exists() and not path.is_file():
         raise StoreError(f"database path {path} is not a file")
     try:
@@ -71,14 +71,6 @@ class Store:
     @classmethod
     async def open(cls, path: Path) -> Store:
         """Open (creating or migrating) the database; StoreError if it cannot be used."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the database folder {path.parent}: {exc.strerror}"
-            ) from None
-        if path.exists() and not path.is_file():
-            raise StoreError(f"database path {path} is not a file")
         await asyncio.to_thread(_prepare, path)
         try:
             db = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -257,7 +249,8 @@ class Store:
             )
             await self._db.executemany(
                 """INSERT OR REPLACE INTO passages
-                   (id, article_id, ordinal, text, start, "end", text_hash) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                   (id, article_id, ordinal, text, start, "end", text_hash)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
                 [
                     (p.id, p.article_id, p.ordinal, p.text, p.start, p.end, p.text_hash)
                     for a in fresh

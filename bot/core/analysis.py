@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import Stemmer
 
+from bot.core.lexicon import canonical_form
 from bot.core.stopwords import ENGLISH_STOPWORDS
 
 # Typographic variants people paste from articles but never type.
@@ -74,7 +75,7 @@ def _split_word(word: str) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    return _stemmer.stemWord(canonical_form(word))
 
 
 def words(text: str) -> list[str]:

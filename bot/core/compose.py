@@ -212,7 +212,7 @@ class Composer:
         if not scored:
             return self._abstain("the matching passages have no complete sentences", evidence)
         best = scored[0]
-        verdict = self._weak_evidence(question, terms, candidates, best)
+        verdict = self._weak_evidence(question, terms | set(context_terms), terms, candidates, best)
         if verdict:
             return self._abstain(verdict, evidence)
 
@@ -289,7 +289,12 @@ class Composer:
         return scored
 
     def _weak_evidence(
-        self, question: str, terms: set[str], candidates: Sequence[Candidate], best: _Scored
+        self,
+        question: str,
+        with_context: set[str],
+        terms: set[str],
+        candidates: Sequence[Candidate],
+        best: _Scored,
     ) -> str | None:
         """Why the evidence is too weak to answer, or None when it is strong enough."""
         tuning = self.tuning
@@ -300,7 +305,7 @@ class Composer:
         coverages = [self.coverage(terms, p) for p in present]
         top = max(range(len(coverages)), key=coverages.__getitem__)
         covered = coverages[top]
-        together = len(terms & best.terms)
+        together = len(with_context & best.terms)
         if covered >= tuning.min_coverage:
             return None
         if covered >= tuning.min_partial_coverage and together >= tuning.min_terms_together:

@@ -1,0 +1,175 @@
+"""Loading a knowledge folder: articles, passages with offsets, and per-file refusals."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.core.loader import MAX_PASSAGE_CHARS, ArticleRefused, load_knowledge, parse_article
+
+
+def write(folder: Path, name: str, content: str | bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_bytes(content.encode("utf-8"))
+    return path
+
+
+def test_title_is_the_first_line_without_front_matter(knowledge_dir: Path) -> None:
+    """The bundled article: first line is the title, the 7 paragraphs are passages."""
+    kb = load_knowledge(knowledge_dir)
+    (article,) = kb.articles
+    assert article.title == "Russia Says Turkey Could Sign New S-400 Missile Contract Soon"
+    assert len(article.passages) == 7
+    assert kb.problems == ()
+
+
+def test_passage_offsets_point_into_the_source_file(knowledge_dir: Path) -> None:
+    """Each passage's text is exactly the source file's characters between its offsets."""
+    kb = load_knowledge(knowledge_dir)
+    for article in kb.articles:
+        source = (knowledge_dir / article.id).read_bytes().decode("utf-8")
+        for passage in article.passages:
+            assert source[passage.start : passage.end] == passage.text
+
+
+def test_front_matter_gives_title_url_and_tags(tmp_path: Path) -> None:
+    """YAML front matter supplies title, url, published, author and tags."""
+    write(
+        tmp_path,
+        "a.md",
+        "---\ntitle: Harbour news\nurl: https://example.org/h\npublished: 2024-05-01\n"
+        "author: Ann\ntags: [port, ships]\n---\nFirst paragraph.\n\nSecond paragraph.\n",
+    )
+    (article,) = load_knowledge(tmp_path).articles
+    assert article.title == "Harbour news"
+    assert article.url == "https://example.org/h"
+    assert article.published == "2024-05-01"
+    assert article.tags == ("port", "ships")
+    assert [p.text for p in article.passages] == ["First paragraph.", "Second paragraph."]
+
+
+def test_passage_ids_are_stable_across_loads_and_edits(tmp_path: Path) -> None:
+    """Same article + same text ⇒ same id, even when other paragraphs change."""
+    write(tmp_path, "a.txt", "Title\n\nOne stays.\n\nTwo changes.\n")
+    first = load_knowledge(tmp_path).passages
+    write(tmp_path, "a.txt", "Title\n\nOne stays.\n\nTwo has changed.\n\nThree is new.\n")
+    second = load_knowledge(tmp_path).passages
+    assert first[0].id == second[0].id
+    assert first[1].id != second[1].id
+    assert len({p.id for p in second}) == 3
+
+
+def test_repeated_paragraphs_get_distinct_ids(tmp_path: Path) -> None:
+    """Two identical paragraphs in one article are two passages with two ids."""
+    write(tmp_path, "a.txt", "Title\n\nSame words.\n\nSame words.\n")
+    passages = load_knowledge(tmp_path).passages
+    assert len({p.id for p in passages}) == 2
+
+
+def test_long_paragraph_is_split_at_sentence_ends(tmp_path: Path) -> None:
+    """A paragraph far longer than a screen becomes several passages, cut between sentences."""
+    sentence = "The harbour master counted the ships again today. "
+    write(tmp_path, "a.txt", "Title\n\n" + sentence * 200)
+    passages = load_knowledge(tmp_path).passages
+    assert len(passages) > 1
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in passages)
+    assert all(p.text.endswith(".") for p in passages)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        ("latin1.txt", "Caf\xe9 au lait\n\nbody".encode("latin-1"), "UTF-8"),
+        ("empty.md", b"", "empty"),
+        ("blank.md", b"  \n\n \t\n", "empty"),
+        ("only-front-matter.md", b"---\ntitle: Nothing here\n---\n", "no text"),
+        ("bad-yaml.md", b"---\ntitle: [unclosed\n---\nBody text.\n", "front matter"),
+        ("list-yaml.md", b"---\n- a\n- b\n---\nBody text.\n", "front matter"),
+        ("bad-title.md", b"---\ntitle: {a: 1}\n---\nBody text.\n", "title"),
+        ("unclosed.md", b"---\n", "front matter"),
+    ],
+)
+def test_bad_files_are_refused_with_a_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    """A bad file is refused with a clear reason; the good file beside it still loads."""
+    write(tmp_path, "good.txt", "Good title\n\nGood body.\n")
+    write(tmp_path, name, content)
+    kb = load_knowledge(tmp_path)
+    assert [a.id for a in kb.articles] == ["good.txt"]
+    (problem,) = kb.problems
+    assert problem.path == name
+    assert reason.casefold() in problem.reason.casefold()
+
+
+def test_oversized_files_are_refused_without_reading_them(tmp_path: Path) -> None:
+    """A file above the size cap is refused by its size."""
+    write(tmp_path, "good.txt", "Good title\n\nGood body.\n")
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        f.truncate(10_000_000)  # sparse: cheap to make, would be expensive to read
+    kb = load_knowledge(tmp_path, max_file_bytes=1_000_000)
+    assert kb.problems[0].path == "big.txt"
+    assert "too large" in kb.problems[0].reason
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks here")
+def test_symlinks_are_refused(tmp_path: Path) -> None:
+    """Symlinks (to files or folders, inside or outside) are refused, never followed."""
+    outside = tmp_path / "outside"
+    write(outside, "secret.txt", "Secret\n\nDo not load.\n")
+    kb_dir = tmp_path / "kb"
+    write(kb_dir, "good.txt", "Good title\n\nGood body.\n")
+    (kb_dir / "link.txt").symlink_to(outside / "secret.txt")
+    (kb_dir / "linkdir").symlink_to(outside, target_is_directory=True)
+    kb = load_knowledge(kb_dir)
+    assert [a.id for a in kb.articles] == ["good.txt"]
+    assert {p.path for p in kb.problems} == {"link.txt", "linkdir"}
+    assert all("symbolic link" in p.reason for p in kb.problems)
+
+
+def test_other_file_types_are_reported_and_hidden_files_ignored(tmp_path: Path) -> None:
+    """A .pdf is reported as skipped; dotfiles are not articles and not problems."""
+    write(tmp_path, "good.md", "Good title\n\nGood body.\n")
+    write(tmp_path, "scan.pdf", b"%PDF-1.4")
+    write(tmp_path, ".DS_Store", b"\x00\x01")
+    kb = load_knowledge(tmp_path)
+    assert [p.path for p in kb.problems] == ["scan.pdf"]
+
+
+def test_nested_folders_are_loaded(tmp_path: Path) -> None:
+    """Articles in sub-folders load, with their relative path as id."""
+    write(tmp_path, "news/2024/a.md", "Nested\n\nBody.\n")
+    assert [a.id for a in load_knowledge(tmp_path).articles] == ["news/2024/a.md"]
+
+
+def test_missing_folder_is_an_error(tmp_path: Path) -> None:
+    """A knowledge path that does not exist raises, naming it."""
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_knowledge(tmp_path / "nope")
+
+
+def test_crlf_and_bom_keep_offsets_exact() -> None:
+    """Windows line ends and a byte-order mark do not shift passage offsets."""
+    text = "\ufeffTitle line\r\n\r\nFirst para.\r\n\r\nSecond para.\r\n"
+    article = parse_article("a.txt", text)
+    assert article.title == "Title line"
+    assert [text[p.start : p.end] for p in article.passages] == ["First para.", "Second para."]
+
+
+def test_markdown_heading_title_is_cleaned() -> None:
+    """A Markdown `# Heading` first line becomes a plain title."""
+    assert parse_article("a.md", "# The Heading\n\nBody.").title == "The Heading"
+
+
+def test_parse_refuses_text_without_body() -> None:
+    """A title with nothing under it is not an article."""
+    with pytest.raises(ArticleRefused):
+        parse_article("a.txt", "Just a title")

@@ -141,6 +141,8 @@ def _front_matter(text: str) -> tuple[FrontMatter, int]:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 2}" if where else ""
         raise ArticleRefused(f"malformed front matter: invalid YAML{line}") from None
+    except RecursionError:  # PyYAML recurses per nesting level: `[[[[…` would end the load
+        raise ArticleRefused("malformed front matter: nested too deeply") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

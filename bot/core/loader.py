@@ -53,6 +53,9 @@ class FrontMatter(BaseModel):
             return []
         if isinstance(value, str):
             return [t.strip() for t in value.split(",") if t.strip()]
+        if isinstance(value, list) and any(isinstance(v, (list, dict)) for v in value):
+            # str() of nested YAML aliases (a "billion laughs") would expand exponentially.
+            raise ValueError("must be a list of words")
         return [str(v) for v in value] if isinstance(value, list) else value
 
 

@@ -20,7 +20,10 @@ MAX_PASSAGE_CHARS = 1500
 TARGET_PIECE_CHARS = 1000
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_FRONT_MATTER = re.compile(
+    r"\A---[ \t]*\r?\n(?:(.*?)\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL
+)
+_FRONT_MATTER_OPEN = re.compile(r"---[ \t]*(?:\r?\n|\Z)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")
 _MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 
@@ -135,11 +138,12 @@ def _front_matter(text: str) -> tuple[FrontMatter, int]:
     body_at = 1 if text.startswith("\ufeff") else 0
     match = _FRONT_MATTER.match(text, body_at)
     if not match:
-        if text[body_at:].startswith("---") and text[body_at:].strip() == "---":
+        # An opening `---` line with no closing one: not an article whose title is "---".
+        if _FRONT_MATTER_OPEN.match(text, body_at):
             raise ArticleRefused("malformed front matter (no closing ---)")
         return FrontMatter(), body_at
     try:
-        raw = yaml.safe_load(match.group(1))
+        raw = yaml.safe_load(match.group(1) or "")
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 2}" if where else ""

@@ -1,0 +1,151 @@
+"""The SQLite store: migrations, answers with citations, feedback, reopen, refusals."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.core.answers import Answer, Citation, Evidence
+from bot.core.diff import Snapshot
+from bot.core.loader import load_knowledge
+from bot.errors import StoreError
+from bot.store import Store
+from bot.store.database import AskedBy
+from bot.store.migrations import SCHEMA_VERSION
+
+
+def sample_answer(question: str = "Who?", abstained: bool = False) -> Answer:
+    citations = (
+        []
+        if abstained
+        else [
+            Citation(
+                n=1, title="T", url="https://example.org", article_id="a.txt",
+                passage_id="p1", quote="Quoted words.", start=10, end=23, score=2.5,
+                passage_hash="h1",
+            )
+        ]
+    )
+    return Answer(
+        question=question,
+        answer="I couldn't find this." if abstained else "Quoted words. [1]",
+        abstained=abstained,
+        reason="no match" if abstained else None,
+        citations=citations,
+        evidence=[
+            Evidence(passage_id="p1", article_id="a.txt", title="T", score=2.5,
+                     matched_terms=["quot"], snippet="Quoted words.")
+        ],
+        query_terms=["quot"],
+        context_terms=["quot", "word"],
+        index_version="v1",
+    )
+
+
+async def test_new_database_is_migrated_to_the_current_schema(db_path: Path) -> None:
+    """Opening a new file creates it, in WAL mode, at the current schema version."""
+    async with await Store.open(db_path):
+        pass
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"articles", "passages", "answers", "citations", "feedback", "reloads"} <= tables
+
+
+async def test_answers_and_citations_survive_reopening(db_path: Path) -> None:
+    """A stored answer comes back whole, with its citations, after the file is reopened."""
+    async with await Store.open(db_path) as store:
+        answer_id = await store.save_answer(
+            sample_answer(), AskedBy(source="discord", user_id="7", channel_id="42")
+        )
+    async with await Store.open(db_path) as store:
+        again = await store.answer(answer_id)
+        latest = await store.latest_answer(channel_id="42")
+    assert again is not None and latest is not None
+    assert again.answer_id == answer_id == latest.answer_id
+    assert again.citations[0].quote == "Quoted words."
+    assert again.citations[0].passage_hash == "h1"
+    assert again.evidence[0].matched_terms == ["quot"]
+
+
+async def test_answer_ids_increase_and_abstentions_are_stored(db_path: Path) -> None:
+    """Every question is stored, abstained ones included, each with a new id."""
+    async with await Store.open(db_path) as store:
+        first = await store.save_answer(sample_answer(), AskedBy())
+        second = await store.save_answer(sample_answer(abstained=True), AskedBy())
+        stats = await store.stats()
+    assert second > first
+    assert (stats.answers, stats.abstained) == (2, 1)
+
+
+async def test_last_turn_follows_the_conversation(db_path: Path) -> None:
+    """The previous answered turn of a conversation is found; other conversations are not."""
+    async with await Store.open(db_path) as store:
+        await store.save_answer(sample_answer("first"), AskedBy(conversation_id="c1"))
+        await store.save_answer(sample_answer("other"), AskedBy(conversation_id="c2"))
+        await store.save_answer(sample_answer("gave up", abstained=True), AskedBy(conversation_id="c1"))
+        turn = await store.last_turn("c1")
+        assert await store.last_turn("c3") is None
+    assert turn is not None
+    assert turn.question == "first"
+    assert turn.context_terms == ["quot", "word"]
+
+
+async def test_feedback_is_one_vote_per_user_and_changeable(db_path: Path) -> None:
+    """A user's 👍 then 👎 on the same answer leaves one 👎."""
+    async with await Store.open(db_path) as store:
+        answer_id = await store.save_answer(sample_answer(), AskedBy())
+        await store.add_feedback(answer_id, "u1", 1)
+        await store.add_feedback(answer_id, "u1", -1)
+        await store.add_feedback(answer_id, "u2", 1)
+        stats = await store.stats()
+    assert (stats.feedback_up, stats.feedback_down) == (1, 1)
+
+
+async def test_knowledge_sync_touches_only_changes(db_path: Path, knowledge_dir: Path) -> None:
+    """Syncing a knowledge base stores its articles and passages; a resync is a no-op diff."""
+    kb = load_knowledge(knowledge_dir)
+    async with await Store.open(db_path) as store:
+        await store.sync_knowledge(kb, await store.snapshot())
+        snapshot = await store.snapshot()
+    assert snapshot == Snapshot.of(kb)
+
+
+async def test_reloads_are_recorded(db_path: Path) -> None:
+    """Each reload outcome becomes a row, and the latest shows in stats."""
+    async with await Store.open(db_path) as store:
+        await store.record_reload(
+            actor="admin", outcome="refused", message="empty", index_version="v1",
+            articles=1, passages=7, diff=None, problems=["x: empty file"], duration_ms=3.0,
+        )
+        stats = await store.stats()
+    assert stats.last_reload_outcome == "refused"
+
+
+async def test_corrupt_file_is_refused_not_reset(db_path: Path) -> None:
+    """A file that is not a database gives a clear StoreError and is left untouched."""
+    db_path.parent.mkdir(parents=True)
+    garbage = b"this is not a database" * 100
+    db_path.write_bytes(garbage)
+    with pytest.raises(StoreError, match="cannot use database"):
+        await Store.open(db_path)
+    assert db_path.read_bytes() == garbage
+
+
+async def test_newer_schema_is_refused(db_path: Path) -> None:
+    """A database written by a newer bot (higher schema version) is not touched."""
+    async with await Store.open(db_path):
+        pass
+    with sqlite3.connect(db_path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer"):
+        await Store.open(db_path)
+
+
+async def test_database_path_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    """Pointing the database at a folder is a clear error."""
+    with pytest.raises(StoreError, match="not a file"):
+        await Store.open(tmp_path)

@@ -1,0 +1,107 @@
+"""The service both front ends share: ask, follow up, reload, status, feedback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.errors import KnowledgeError, NotFoundError, QuestionError
+from bot.service import QAService
+from bot.settings import Settings
+from bot.store.database import AskedBy
+
+
+@pytest.fixture
+async def service(knowledge_dir: Path, db_path: Path):  # noqa: ANN201
+    settings = Settings(knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None)
+    async with await QAService.start(settings) as svc:
+        yield svc
+
+
+async def test_answer_is_stored_with_its_citations(service: QAService) -> None:
+    """Every answer gets an id and its citations are in the database."""
+    answer = await service.ask("Who is Armenia's defence minister?")
+    assert answer.answer_id is not None
+    stored = await service.answer(answer.answer_id)
+    assert stored.citations == answer.citations
+    assert "Karapetyan" in stored.answer
+
+
+async def test_follow_up_uses_the_stored_conversation(service: QAService) -> None:
+    """A follow-up in the same conversation is read in the previous turn's context."""
+    asked_by = AskedBy(source="test", conversation_id="thread-1")
+    await service.ask("Who is Armenia's defence minister?", asked_by)
+    follow_up = await service.ask("What exhibition did he attend?", asked_by)
+    assert "exhibition near Moscow" in follow_up.answer
+    assert follow_up.context_terms
+
+
+async def test_questions_are_cleaned_and_capped(service: QAService) -> None:
+    """Blank questions and questions over the limit get a short, clear error."""
+    with pytest.raises(QuestionError, match="type a question"):
+        await service.ask(" \n\t\x00 ")
+    with pytest.raises(QuestionError, match="limit is 500"):
+        await service.ask("why " * 200)
+
+
+async def test_reload_picks_up_a_new_article_and_reports_it(
+    service: QAService, knowledge_dir: Path
+) -> None:
+    """A new article is indexed on reload and listed in the diff."""
+    (knowledge_dir / "harbour.md").write_text(
+        "---\ntitle: Harbour news\n---\nThe harbour master Ingrid Solberg counted 41 ships.\n",
+        encoding="utf-8",
+    )
+    before = service.engine.version
+    report = await service.reload(actor="admin")
+    assert report.ok and report.index_version != before
+    assert report.diff.articles_added == ["harbour.md"]
+    answer = await service.ask("Who is the harbour master?")
+    assert "Ingrid Solberg" in answer.answer
+
+
+async def test_failed_reload_keeps_the_old_index_serving(
+    service: QAService, knowledge_dir: Path
+) -> None:
+    """Reloading an emptied folder is refused; questions still get answers from the old index."""
+    before = service.engine.version
+    shutil.rmtree(knowledge_dir)
+    knowledge_dir.mkdir()
+    (knowledge_dir / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
+    report = await service.reload()
+    assert not report.ok
+    assert "no usable articles" in report.message and before in report.message
+    assert service.engine.version == before
+    answer = await service.ask("Who is Armenia's prime minister?")
+    assert "Pashinyan" in answer.answer
+    status = await service.status()
+    assert status.last_reload_outcome == "refused"
+
+
+async def test_status_counts_answers_and_abstentions(service: QAService) -> None:
+    """/kb's figures: articles, passages, answers served, abstention rate."""
+    await service.ask("Who is Armenia's prime minister?")
+    await service.ask("What is the capital of France?")
+    status = await service.status()
+    assert (status.articles, status.passages) == (1, 7)
+    assert status.answers_served == 2
+    assert status.abstention_rate == pytest.approx(0.5)
+
+
+async def test_feedback_needs_an_existing_answer(service: QAService) -> None:
+    """Feedback on an unknown answer id is a NotFoundError, not a crash."""
+    answer = await service.ask("Who is Armenia's prime minister?")
+    await service.feedback(answer.answer_id or 0, "user-1", 1)
+    with pytest.raises(NotFoundError):
+        await service.feedback(999_999, "user-1", 1)
+
+
+async def test_empty_knowledge_base_does_not_start(tmp_path: Path, db_path: Path) -> None:
+    """Starting on an empty folder is a clear KnowledgeError."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    settings = Settings(knowledge_dir=empty, db_path=db_path, _env_file=None)
+    with pytest.raises(KnowledgeError, match="no usable articles"):
+        await QAService.start(settings)

@@ -26,6 +26,7 @@ _FRONT_MATTER = re.compile(
 _FRONT_MATTER_OPEN = re.compile(r"---[ \t]*(?:\r?\n|\Z)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")
 _MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class FrontMatter(BaseModel):
@@ -203,6 +204,19 @@ def parse_article(article_id: str, text: str) -> Article:
     )
 
 
+def _bad_name(root: Path, path: Path) -> LoadProblem | None:
+    """Refuse a path that cannot be an article id or a report line (not UTF-8, control chars)."""
+    rel = _rel(root, path)
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:  # os.walk hands undecodable bytes over as lone surrogates
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return LoadProblem(_CONTROL.sub("?", shown), "file name is not valid UTF-8 (skipped)")
+    if _CONTROL.search(rel):
+        return LoadProblem(_CONTROL.sub("?", rel), "file name has control characters (skipped)")
+    return None
+
+
 def _candidate_files(root: Path) -> tuple[list[Path], list[LoadProblem]]:
     files: list[Path] = []
     problems: list[LoadProblem] = []
@@ -210,14 +224,19 @@ def _candidate_files(root: Path) -> tuple[list[Path], list[LoadProblem]]:
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for d in list(dirnames):
-            if (here / d).is_symlink():
+            if bad := _bad_name(root, here / d):
+                problems.append(bad)
+                dirnames.remove(d)
+            elif (here / d).is_symlink():
                 problems.append(LoadProblem(_rel(root, here / d), "symbolic link (refused)"))
                 dirnames.remove(d)
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
             path = here / name
-            if path.suffix.lower() in ARTICLE_SUFFIXES:
+            if bad := _bad_name(root, path):
+                problems.append(bad)
+            elif path.suffix.lower() in ARTICLE_SUFFIXES:
                 files.append(path)
             elif name.lower() not in {"readme", "license"}:
                 problems.append(LoadProblem(_rel(root, path), "not a .md or .txt file (skipped)"))

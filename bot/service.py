@@ -52,7 +52,15 @@ class KbStatus(BaseModel):
 
 def clean_question(text: str, max_chars: int) -> str:
     """Strip control characters and extra space; refuse empty or over-long questions."""
-    cleaned = "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in text)
+    # Lone surrogates (undecodable bytes, JSON "\\ud800") cannot be stored as UTF-8: replace them.
+    cleaned = "".join(
+        " "
+        if (cat := unicodedata.category(ch)) in {"Cc", "Zl", "Zp"}
+        else "\ufffd"
+        if cat == "Cs"
+        else ch
+        for ch in text
+    )
     cleaned = " ".join(cleaned.split())
     if not cleaned:
         raise QuestionError("Please type a question.")

@@ -83,6 +83,9 @@ def _emit(out: TextIO, line: str) -> None:
 
 
 def _stdin_lines() -> Any:
+    # Undecodable bytes become U+FFFD: one bad line must not end the stream with a traceback.
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
     for raw in sys.stdin:
         line = raw.rstrip("\r\n")
         if line.strip():

@@ -63,5 +63,6 @@ def _persist(engine: Engine, cache: Path) -> None:
         for old in cache.parent.glob("*.npz"):
             if old != cache:
                 old.unlink(missing_ok=True)
-    except OSError:
-        log.warning("could not persist the index to %s", cache, exc_info=True)
+    except OSError as exc:
+        # Serving works without the cache; the next start just indexes again.
+        log.warning("could not persist the index to %s: %s", cache, exc.strerror or exc)

@@ -85,12 +85,12 @@ class QAService:
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
         """Load the knowledge base (off the event loop) and open the store."""
-        kb = await asyncio.to_thread(load_knowledge_base, settings)
-        engine = await asyncio.to_thread(build_engine, kb, settings)
-        store = await Store.open(settings.db_path)
+        store = await Store.open(settings.db_path)  # first: a bad database fails fast
         try:
+            kb = await asyncio.to_thread(load_knowledge_base, settings)
+            engine = await asyncio.to_thread(build_engine, kb, settings)
             await store.sync_knowledge(kb, await store.snapshot())
-        except BotError:
+        except BaseException:
             await store.close()
             raise
         return cls(settings, store, engine)

@@ -14,7 +14,7 @@ from bot.store.database import AskedBy
 
 
 @pytest.fixture
-async def service(knowledge_dir: Path, db_path: Path):  # noqa: ANN201
+async def service(knowledge_dir: Path, db_path: Path):
     settings = Settings(knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None)
     async with await QAService.start(settings) as svc:
         yield svc

@@ -22,8 +22,15 @@ def sample_answer(question: str = "Who?", abstained: bool = False) -> Answer:
         if abstained
         else [
             Citation(
-                n=1, title="T", url="https://example.org", article_id="a.txt",
-                passage_id="p1", quote="Quoted words.", start=10, end=23, score=2.5,
+                n=1,
+                title="T",
+                url="https://example.org",
+                article_id="a.txt",
+                passage_id="p1",
+                quote="Quoted words.",
+                start=10,
+                end=23,
+                score=2.5,
                 passage_hash="h1",
             )
         ]
@@ -35,8 +42,14 @@ def sample_answer(question: str = "Who?", abstained: bool = False) -> Answer:
         reason="no match" if abstained else None,
         citations=citations,
         evidence=[
-            Evidence(passage_id="p1", article_id="a.txt", title="T", score=2.5,
-                     matched_terms=["quot"], snippet="Quoted words.")
+            Evidence(
+                passage_id="p1",
+                article_id="a.txt",
+                title="T",
+                score=2.5,
+                matched_terms=["quot"],
+                snippet="Quoted words.",
+            )
         ],
         query_terms=["quot"],
         context_terms=["quot", "word"],
@@ -86,7 +99,9 @@ async def test_last_turn_follows_the_conversation(db_path: Path) -> None:
     async with await Store.open(db_path) as store:
         await store.save_answer(sample_answer("first"), AskedBy(conversation_id="c1"))
         await store.save_answer(sample_answer("other"), AskedBy(conversation_id="c2"))
-        await store.save_answer(sample_answer("gave up", abstained=True), AskedBy(conversation_id="c1"))
+        await store.save_answer(
+            sample_answer("gave up", abstained=True), AskedBy(conversation_id="c1")
+        )
         turn = await store.last_turn("c1")
         assert await store.last_turn("c3") is None
     assert turn is not None
@@ -118,8 +133,15 @@ async def test_reloads_are_recorded(db_path: Path) -> None:
     """Each reload outcome becomes a row, and the latest shows in stats."""
     async with await Store.open(db_path) as store:
         await store.record_reload(
-            actor="admin", outcome="refused", message="empty", index_version="v1",
-            articles=1, passages=7, diff=None, problems=["x: empty file"], duration_ms=3.0,
+            actor="admin",
+            outcome="refused",
+            message="empty",
+            index_version="v1",
+            articles=1,
+            passages=7,
+            diff=None,
+            problems=["x: empty file"],
+            duration_ms=3.0,
         )
         stats = await store.stats()
     assert stats.last_reload_outcome == "refused"

@@ -51,12 +51,64 @@ _BRITISH = [
 ]
 # Words the British-spelling rules would otherwise bend ("hour" is not "hor").
 _KEEP = frozenset(
-    "hour hours four tour tours pour pours sour your flour our ours devour detour "
-    "rise rises raise raises wise otherwise advise advised advises exercise exercised "
-    "enterprise surprise surprised premise promise promised compromise expertise "
-    "franchise franchises merchandise televise televised revise revised supervise "
-    "supervised improvise paradise precise concise noise praise praised cruise "
-    "disguise chemise poise treatise excise incise".split()
+    [
+        "hour",
+        "hours",
+        "four",
+        "tour",
+        "tours",
+        "pour",
+        "pours",
+        "sour",
+        "your",
+        "flour",
+        "our",
+        "ours",
+        "devour",
+        "detour",
+        "rise",
+        "rises",
+        "raise",
+        "raises",
+        "wise",
+        "otherwise",
+        "advise",
+        "advised",
+        "advises",
+        "exercise",
+        "exercised",
+        "enterprise",
+        "surprise",
+        "surprised",
+        "premise",
+        "promise",
+        "promised",
+        "compromise",
+        "expertise",
+        "franchise",
+        "franchises",
+        "merchandise",
+        "televise",
+        "televised",
+        "revise",
+        "revised",
+        "supervise",
+        "supervised",
+        "improvise",
+        "paradise",
+        "precise",
+        "concise",
+        "noise",
+        "praise",
+        "praised",
+        "cruise",
+        "disguise",
+        "chemise",
+        "poise",
+        "treatise",
+        "excise",
+        "incise",
+    ]
 )
 
 

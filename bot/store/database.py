@@ -15,7 +15,7 @@ from bot.core.answers import Answer, Citation, Evidence, Turn
 from bot.core.diff import KnowledgeDiff, Snapshot
 from bot.core.models import KnowledgeBase
 from bot.errors import StoreError
-from bot.store.migrations import SchemaTooNew, migrate
+from bot.store.migrations import SCHEMA_VERSION, SchemaTooNew, migrate
 
 BUSY_TIMEOUT_MS = 5_000
 
@@ -49,10 +49,13 @@ def _prepare(path: Path) -> None:
         raise StoreError(f"database path {path} is not a file")
     try:
         with sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000) as db:
-            db.execute("PRAGMA journal_mode=WAL")
             ok = db.execute("PRAGMA quick_check").fetchone()[0]
             if ok != "ok":
                 raise StoreError(f"database {path} is damaged ({ok}); restore a backup or move it")
+            found = db.execute("PRAGMA user_version").fetchone()[0]
+            if found > SCHEMA_VERSION:  # before switching to WAL: a refused file stays untouched
+                raise SchemaTooNew(found)
+            db.execute("PRAGMA journal_mode=WAL")
             migrate(db)
         db.close()
     except SchemaTooNew as exc:

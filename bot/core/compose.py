@@ -40,6 +40,14 @@ class ComposerTuning:
 
 
 @dataclass(frozen=True, slots=True)
+class Support:
+    """How strongly the retrieved passages support an answer (what abstention decides on)."""
+
+    coverage: float  # share of the question's weight found in the best-covering passage
+    together: int  # question (and context) terms inside the chosen sentence
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """The composer's result before it becomes a stored Answer."""
 
@@ -48,6 +56,7 @@ class Draft:
     reason: str | None
     citations: list[Citation]
     evidence: list[Evidence]
+    support: Support | None = None
 
 
 _YEAR_OR_DATE = re.compile(
@@ -212,9 +221,12 @@ class Composer:
         if not scored:
             return self._abstain("the matching passages have no complete sentences", evidence)
         best = scored[0]
-        verdict = self._weak_evidence(question, terms | set(context_terms), terms, candidates, best)
-        if verdict:
-            return self._abstain(verdict, evidence)
+        support, missing_terms = self._support(terms | set(context_terms), terms, candidates, best)
+        if not self.strong_enough(support):
+            shown = term_words(question)
+            missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)
+            reason = f"the key terms {missing} appear in no passage that matches the rest"
+            return self._abstain(reason, evidence, support)
 
         chosen = [best]
         covered_terms = set(best.terms)
@@ -253,7 +265,7 @@ class Composer:
                 )
             )
             parts.append(f"{_quote_text(quote)} [{n}]")
-        return Draft(" ".join(parts), False, None, citations, evidence)
+        return Draft(" ".join(parts), False, None, citations, evidence, support)
 
     def _score_sentences(
         self,
@@ -288,40 +300,40 @@ class Composer:
         scored.sort(key=lambda s: -s.score)
         return scored
 
-    def _weak_evidence(
+    def _support(
         self,
-        question: str,
         with_context: set[str],
         terms: set[str],
         candidates: Sequence[Candidate],
         best: _Scored,
-    ) -> str | None:
-        """Why the evidence is too weak to answer, or None when it is strong enough."""
-        tuning = self.tuning
+    ) -> tuple[Support, list[str]]:
+        """The evidence's strength, and the heaviest question terms the best passage lacks."""
         present = [
             set(analyze(c.article.title)) | set(analyze(c.passage.text))
-            for c in candidates[: tuning.passages_considered]
+            for c in candidates[: self.tuning.passages_considered]
         ]
         coverages = [self.coverage(terms, p) for p in present]
         top = max(range(len(coverages)), key=coverages.__getitem__)
-        covered = coverages[top]
-        together = len(with_context & best.terms)
-        if covered >= tuning.min_coverage:
-            return None
-        if covered >= tuning.min_partial_coverage and together >= tuning.min_terms_together:
-            return None
-        missing_terms = sorted(terms - present[top], key=self._idf, reverse=True)[:4]
-        shown = term_words(question)
-        missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)
-        return f"the key terms {missing} appear in no passage that matches the rest"
+        missing = sorted(terms - present[top], key=self._idf, reverse=True)[:4]
+        return Support(coverages[top], len(with_context & best.terms)), missing
+
+    def strong_enough(self, support: Support) -> bool:
+        """The two-tier rule: most of the question's weight, or part of it with terms together."""
+        tuning = self.tuning
+        if support.coverage >= tuning.min_coverage:
+            return True
+        return (
+            support.coverage >= tuning.min_partial_coverage
+            and support.together >= tuning.min_terms_together
+        )
 
     @staticmethod
     def _sentence(s: _Scored) -> str:
         return s.candidate.passage.text[s.start : s.end]
 
     @staticmethod
-    def _abstain(reason: str, evidence: list[Evidence]) -> Draft:
+    def _abstain(reason: str, evidence: list[Evidence], support: Support | None = None) -> Draft:
         text = f"I couldn't find this in the knowledge base: {reason}."
         if evidence:
             text += " The closest passages are listed below."
-        return Draft(text, True, reason, [], evidence)
+        return Draft(text, True, reason, [], evidence, support)

@@ -11,7 +11,7 @@ import numpy as np
 
 from bot.core.analysis import analyze
 from bot.core.answers import Answer, Turn
-from bot.core.compose import Candidate, Composer, ComposerTuning
+from bot.core.compose import Candidate, Composer, ComposerTuning, Draft
 from bot.core.followup import context_terms, is_follow_up
 from bot.core.index import BM25Index, IdfMode
 from bot.core.models import Article, KnowledgeBase, Passage
@@ -143,7 +143,11 @@ class Engine:
             index_version=self.version,
         )
 
-    def _compose(self, question: str, terms: list[str], borrowed: list[str]):
+    def draft(self, question: str) -> Draft:
+        """Compose a stand-alone question's draft, with its support figures (for evaluation)."""
+        return self._compose(question, analyze(question), [])
+
+    def _compose(self, question: str, terms: list[str], borrowed: list[str]) -> Draft:
         hits = self._rank(terms, borrowed, self.config.candidates)
         candidates = [Candidate(h.passage, h.article, h.score) for h in hits]
         return self.composer.compose(question, terms, candidates, borrowed)

@@ -1,0 +1,229 @@
+"""Run an engine (or the baseline) over question rows and score the outcomes.
+
+An outcome keeps the answer a question would get with abstention switched off, plus the
+support figures the abstention rule decides on, so one run scores every setting of the rule.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from tqdm import tqdm
+
+from bot.core.compose import ComposerTuning, Support
+from bot.core.engine import Engine, EngineConfig
+from bot.core.models import KnowledgeBase
+from bot.evaluation.baseline import Baseline
+from bot.evaluation.metrics import contains_answer, percentile, same_article, strip_markers
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One evaluation question: gold answers and, optionally, the article it is about."""
+
+    question: str
+    answers: tuple[str, ...] = ()
+    article: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one question got: the answer text, its first citation, and its support."""
+
+    text: str
+    quote: str
+    title: str
+    article_id: str
+    forced_abstention: bool  # nothing to answer with, whatever the rule says
+    support: Support | None
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The headline figures of one run (rates are shares of all questions)."""
+
+    questions: int
+    answer_hit_rate: float
+    first_citation_hit_rate: float
+    right_article_rate: float | None
+    abstention_rate: float
+    mean_answer_chars: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+
+Rule = Callable[[Outcome], bool]  # True when the outcome is abstained
+
+
+def never_abstain(outcome: Outcome) -> bool:
+    return outcome.forced_abstention
+
+
+def rule_of(tuning: ComposerTuning) -> Rule:
+    """The composer's abstention rule with these thresholds, applied to recorded outcomes."""
+
+    def abstains(outcome: Outcome) -> bool:
+        if outcome.forced_abstention or outcome.support is None:
+            return True
+        s, t = outcome.support, tuning
+        if s.coverage >= t.min_coverage:
+            return False
+        return not (s.coverage >= t.min_partial_coverage and s.together >= t.min_terms_together)
+
+    return abstains
+
+
+def open_engine(kb: KnowledgeBase, config: EngineConfig) -> Engine:
+    """An engine over `kb` whose composer never abstains on weak evidence (rules apply later)."""
+    tuning = replace(config.tuning, min_coverage=0.0, min_partial_coverage=0.0)
+    return Engine(kb, replace(config, tuning=tuning))
+
+
+def run_engine(engine: Engine, rows: Sequence[Row], desc: str = "engine") -> list[Outcome]:
+    """Ask every row's question as a stand-alone question; record the outcome."""
+    out: list[Outcome] = []
+    for row in tqdm(rows, desc=desc, unit="q", leave=False):
+        started = time.perf_counter()
+        draft = engine.draft(row.question)
+        elapsed = (time.perf_counter() - started) * 1000
+        first = draft.citations[0] if draft.citations else None
+        out.append(
+            Outcome(
+                text=strip_markers(draft.text) if not draft.abstained else "",
+                quote=first.quote if first else "",
+                title=first.title if first else "",
+                article_id=first.article_id if first else "",
+                forced_abstention=draft.abstained,
+                support=draft.support,
+                latency_ms=elapsed,
+            )
+        )
+    return out
+
+
+def run_baseline(baseline: Baseline, rows: Sequence[Row], titles: dict[str, str]) -> list[Outcome]:
+    """Ask every question of the baseline (which never abstains)."""
+    out: list[Outcome] = []
+    for row in tqdm(rows, desc="baseline", unit="q", leave=False):
+        started = time.perf_counter()
+        got = baseline.answer(row.question)
+        elapsed = (time.perf_counter() - started) * 1000
+        article_id = got.passage.article_id if got.passage else ""
+        out.append(
+            Outcome(
+                got.text,
+                got.text,
+                titles.get(article_id, ""),
+                article_id,
+                got.passage is None,
+                None,
+                elapsed,
+            )
+        )
+    return out
+
+
+def score(rows: Sequence[Row], outcomes: Sequence[Outcome], abstains: Rule) -> Figures:
+    """Answer hit, first-citation hit (gold in the first quote, right article), and the rest."""
+    hits = cite_hits = abstained = right = 0
+    lengths: list[int] = []
+    with_article = sum(1 for r in rows if r.article)
+    for row, o in zip(rows, outcomes, strict=True):
+        if abstains(o):
+            abstained += 1
+            continue
+        lengths.append(len(o.text))
+        hits += contains_answer(o.text, row.answers)
+        on_article = bool(row.article) and same_article(row.article or "", o.title, o.article_id)
+        right += on_article
+        cite_hits += contains_answer(o.quote, row.answers) and (on_article or not row.article)
+    n = max(len(rows), 1)
+    latencies = [o.latency_ms for o in outcomes]
+    return Figures(
+        questions=len(rows),
+        answer_hit_rate=hits / n,
+        first_citation_hit_rate=cite_hits / n,
+        right_article_rate=right / n if with_article else None,
+        abstention_rate=abstained / n,
+        mean_answer_chars=statistics.fmean(lengths) if lengths else 0.0,
+        latency_p50_ms=percentile(latencies, 50),
+        latency_p95_ms=percentile(latencies, 95),
+    )
+
+
+def abstention_rate(outcomes: Iterable[Outcome], abstains: Rule) -> float:
+    items = list(outcomes)
+    return sum(map(abstains, items)) / len(items) if items else 0.0
+
+
+def removed_articles(articles: Sequence[str], share: int = 3) -> list[str]:
+    """A deterministic 1/`share` of the articles: every `share`-th in sorted order."""
+    return sorted(articles)[::share]
+
+
+def sample(rows: Sequence[Row], n: int | None, seed: int = 0) -> list[Row]:
+    """A deterministic random sample of n rows (all of them when n is None or too large)."""
+    if n is None or n >= len(rows):
+        return list(rows)
+    return random.Random(seed).sample(list(rows), n)
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    min_coverage: float
+    min_partial_coverage: float
+    min_terms_together: int
+    out_abstained: float  # questions about removed articles that were abstained
+    in_wrongly_abstained: float  # questions about present articles that were abstained
+    in_answer_hit_rate: float
+
+
+def tradeoff(
+    in_rows: Sequence[Row],
+    in_outcomes: Sequence[Outcome],
+    out_outcomes: Sequence[Outcome],
+    base: ComposerTuning,
+    coverages: Iterable[float],
+    partials: Iterable[float],
+    togethers: Iterable[int],
+) -> list[CurvePoint]:
+    """Every setting of the two-tier rule on the grid, scored on both sides of the protocol."""
+    points = []
+    for c in coverages:
+        for p in partials:
+            if p > c:
+                continue
+            for t in togethers:
+                tuning = replace(base, min_coverage=c, min_partial_coverage=p, min_terms_together=t)
+                rule = rule_of(tuning)
+                points.append(
+                    CurvePoint(
+                        c,
+                        p,
+                        t,
+                        abstention_rate(out_outcomes, rule),
+                        abstention_rate(in_outcomes, rule),
+                        score(in_rows, in_outcomes, rule).answer_hit_rate,
+                    )
+                )
+    return points
+
+
+def frontier(points: Sequence[CurvePoint]) -> list[CurvePoint]:
+    """The Pareto-best points: no other point abstains more outside with fewer wrong inside."""
+    best: list[CurvePoint] = []
+    for pt in sorted(points, key=lambda q: (q.in_wrongly_abstained, -q.out_abstained)):
+        if not best or pt.out_abstained > best[-1].out_abstained:
+            best.append(pt)
+    return best
+
+
+def operating_point(points: Sequence[CurvePoint], max_wrong: float = 0.05) -> CurvePoint | None:
+    """The point abstaining most on out-of-KB questions with at most `max_wrong` in-KB."""
+    ok = [p for p in points if p.in_wrongly_abstained <= max_wrong]
+    return max(ok, key=lambda p: (p.out_abstained, p.in_answer_hit_rate), default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
@@ -98,7 +99,9 @@ def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
     piece_start = start
     while end - piece_start > MAX_PASSAGE_CHARS:
         limit = piece_start + TARGET_PIECE_CHARS
-        candidates = [c for c in cuts if piece_start + 200 <= c <= piece_start + MAX_PASSAGE_CHARS]
+        # `cuts` is sorted: bisect keeps a paragraph of n sentences O(n log n), not O(n²).
+        lo = bisect.bisect_left(cuts, piece_start + 200)
+        candidates = cuts[lo : bisect.bisect_right(cuts, piece_start + MAX_PASSAGE_CHARS, lo)]
         if candidates:
             cut = min(candidates, key=lambda c: abs(c - limit))
         else:

@@ -125,7 +125,10 @@ def _read_text(path: Path, max_bytes: int) -> str:
     size = path.stat().st_size
     if size > max_bytes:
         raise ArticleRefused(f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")
-    data = path.read_bytes()
+    with path.open("rb") as f:  # read at most the cap: the file may grow after stat()
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ArticleRefused(f"file is too large (over the limit of {max_bytes:,} bytes)")
     if b"\x00" in data:
         raise ArticleRefused("binary file (contains NUL bytes)")
     try:

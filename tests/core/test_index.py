@@ -239,3 +239,29 @@ def test_larger_corpus_matches_rank_bm25_bit_for_bit() -> None:
         np.testing.assert_array_equal(index.get_scores(query), expected)
         top = sorted(range(len(corpus)), key=lambda d: (-expected[d], d))[:10]
         assert [hit.doc for hit in index.search(query)] == [d for d in top if expected[d] > 0]
+
+
+def test_ties_in_a_large_corpus_keep_the_lowest_positions() -> None:
+    """Among thousands of equal scores, search returns the first k passages in corpus order."""
+    corpus = [["a", "common"]] * 4000 + [["b", "common"]] * 4000 + [["c"]] * 3000
+    index = BM25Index(corpus)
+    assert [hit.doc for hit in index.search(["a"], k=10)] == list(range(10))
+    assert [hit.doc for hit in index.search(["a"], k=7000)] == list(range(4000))
+    assert [hit.doc for hit in index.search(["b", "zz"], k=3)] == [4000, 4001, 4002]
+
+
+def test_chunked_build_equals_single_chunk_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building in many small token chunks and weight slices changes no score or idf."""
+    rng = np.random.default_rng(3)
+    corpus = [[f"w{i}" for i in rng.zipf(1.5, size=rng.integers(0, 12))] for _ in range(400)]
+    corpus[10:13] = [[], [], []]  # empty passages at a chunk's end once tripped the build
+    query = ["w1", "w2", "w7", "w1", "w30", "nope"]
+    whole = BM25Index(corpus)
+    monkeypatch.setattr("bot.core.index._CHUNK_TOKENS", 5)
+    monkeypatch.setattr("bot.core.index._WEIGHT_SLICE", 7)
+    chunked = BM25Index(corpus)
+
+    np.testing.assert_array_equal(chunked.get_scores(query), BM25Okapi(corpus).get_scores(query))
+    np.testing.assert_array_equal(chunked.get_scores(query), whole.get_scores(query))
+    assert chunked.search(query) == whole.search(query)
+    assert [chunked.idf(t) for t in query] == [whole.idf(t) for t in query]

@@ -152,6 +152,19 @@ class BM25Index:
         start, end = self._matrix.indptr[column], self._matrix.indptr[column + 1]
         return self._matrix.indices[start:end], self._matrix.data[start:end]
 
+    def matching(self, query: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Mark the passages that contain at least one query term.
+
+        With okapi idf a matching passage can score zero or less (rank-bm25's idf on small
+        corpora), so "score > 0" is not the same as "matches".
+        """
+        mask = np.zeros(self.size, dtype=np.bool_)
+        for term in set(query):
+            postings = self._postings(term)
+            if postings is not None:
+                mask[postings[0]] = True
+        return mask
+
     def get_scores(self, query: Sequence[str]) -> npt.NDArray[np.float64]:
         """Return the BM25 score of every passage for a tokenised query (float64, one each)."""
         scores = np.zeros(self.size, dtype=np.float64)

@@ -265,3 +265,12 @@ def test_chunked_build_equals_single_chunk_build(monkeypatch: pytest.MonkeyPatch
     np.testing.assert_array_equal(chunked.get_scores(query), whole.get_scores(query))
     assert chunked.search(query) == whole.search(query)
     assert [chunked.idf(t) for t in query] == [whole.idf(t) for t in query]
+
+
+def test_matching_marks_passages_with_any_query_term_even_at_zero_score() -> None:
+    """`matching` finds passages containing a query term even where okapi idf scores them ≤ 0."""
+    index = BM25Index([["a", "b"], ["a", "c"]], idf_mode="okapi")
+    assert index.get_scores(["a"]).max() <= 0  # rank-bm25's idf for a term in every passage
+    assert index.matching(["a"]).tolist() == [True, True]
+    assert index.matching(["c", "zzz"]).tolist() == [False, True]
+    assert BM25Index([]).matching(["a"]).tolist() == []

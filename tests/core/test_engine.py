@@ -1,0 +1,95 @@
+"""The engine as a whole: retrieval, verbatim citations, follow-ups, degenerate knowledge bases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.engine import Engine, EngineConfig
+from bot.core.loader import load_knowledge, parse_article
+from bot.core.models import KnowledgeBase
+
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+QUESTIONS = [
+    "Who is Armenia's defence minister?",
+    "When did Turkey receive its first S-400 shipment?",
+    "Which TV channel interviewed the president of Azerbaijan?",
+    "What did Pashinyan say in parliament?",
+    "who reported the deal",
+    "What is the capital of France?",
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_knowledge(KNOWLEDGE))
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_every_quote_is_the_source_file_between_its_offsets(engine: Engine, question: str) -> None:
+    """A citation's quote is exactly the source file's text between its start and end."""
+    answer = engine.answer(question)
+    for citation in answer.citations:
+        source = (KNOWLEDGE / citation.article_id).read_bytes().decode("utf-8")
+        assert source[citation.start : citation.end] == citation.quote
+        found = engine.passage(citation.passage_id)
+        assert found is not None
+        passage, _ = found
+        assert passage.start <= citation.start < citation.end <= passage.end
+        assert citation.passage_hash == passage.text_hash
+        assert f"[{citation.n}]" in answer.answer
+
+
+@pytest.mark.parametrize("question", QUESTIONS[:5])
+def test_answers_are_short(engine: Engine, question: str) -> None:
+    """Answers are one to three sentences and stay under about 350 characters."""
+    answer = engine.answer(question)
+    assert 1 <= len(answer.citations) <= 3
+    assert len(answer.answer) <= 400
+
+
+def test_search_ranks_best_first_and_counts_the_title(engine: Engine) -> None:
+    """Search returns passages best first; a title word alone finds every passage."""
+    hits = engine.search("CNN Turk interview", k=3)
+    assert "CNN Türk" in hits[0].passage.text
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len(engine.search("missile contract", k=10)) == 7
+
+
+def test_same_content_gives_the_same_version() -> None:
+    """The index version is a content hash: same articles and parameters, same version."""
+    kb = load_knowledge(KNOWLEDGE)
+    assert Engine(kb).version == Engine(kb).version
+    assert Engine(kb).version != Engine(kb, EngineConfig(k1=1.2)).version
+
+
+def test_empty_knowledge_base_abstains_instead_of_crashing() -> None:
+    """An engine over nothing answers every question with an abstention (rank-bm25 would crash)."""
+    engine = Engine(KnowledgeBase(()))
+    answer = engine.answer("Who is Armenia's defence minister?")
+    assert answer.abstained and not answer.citations
+    assert engine.search("anything") == []
+
+
+@pytest.mark.parametrize("passages", [1, 2, 3])
+def test_tiny_knowledge_bases_still_answer(passages: int) -> None:
+    """With one to three passages (where rank-bm25's idf goes zero or negative), facts are found."""
+    paragraphs = [
+        "The harbour master Ingrid Solberg counted 41 ships on Monday.",
+        "The lighthouse was repainted red in 1998.",
+        "Ferries leave for the island every two hours.",
+    ][:passages]
+    article = parse_article("port.txt", "Port news\n\n" + "\n\n".join(paragraphs))
+    for idf_mode in ("okapi", "lucene"):
+        engine = Engine(KnowledgeBase((article,)), EngineConfig(idf_mode=idf_mode))
+        answer = engine.answer("Who is the harbour master?")
+        assert not answer.abstained, (idf_mode, answer.reason)
+        assert "Ingrid Solberg" in answer.answer
+
+
+def test_question_of_only_stopwords_abstains_with_reason(engine: Engine) -> None:
+    """A question with no searchable words abstains and says so."""
+    answer = engine.answer("What is it that they were?")
+    assert answer.abstained
+    assert "no searchable words" in (answer.reason or "")

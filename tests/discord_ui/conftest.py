@@ -1,10 +1,12 @@
-"""Fixtures: a real knowledge folder and SQLite file in tmp_path, and a booted bot harness."""
+"""Fixtures: a real knowledge folder and SQLite file in tmp_path, and booted bot harnesses."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,9 +15,12 @@ from tests.discord_ui.harness import ADMIN_ROLE_ID, DiscordHarness, install_webh
 
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
+HarnessFactory = Callable[..., Awaitable[DiscordHarness]]
+
 
 @pytest.fixture
 def knowledge_dir(tmp_path: Path) -> Path:
+    """A private copy of the bundled articles, safe to modify."""
     folder = tmp_path / "knowledge"
     folder.mkdir()
     for article in SAMPLE_KNOWLEDGE.glob("*.txt"):
@@ -37,13 +42,34 @@ def settings(tmp_path: Path, knowledge_dir: Path) -> Settings:
 
 
 @pytest.fixture
-async def harness(
+async def make_harness(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[DiscordHarness]:
-    h = DiscordHarness(create_bot(settings))
-    install_webhook_recorder(monkeypatch, h)
-    await h.boot()
-    try:
-        yield h
-    finally:
-        await h.close()
+) -> AsyncIterator[HarnessFactory]:
+    """Boot bots (optionally with changed settings); each is closed at the end of the test."""
+    booted: list[DiscordHarness] = []
+
+    async def boot(**overrides: Any) -> DiscordHarness:
+        h = DiscordHarness(create_bot(settings.model_copy(update=overrides)))
+        install_webhook_recorder(monkeypatch, h)
+        await h.boot()
+        booted.append(h)
+        return h
+
+    yield boot
+    for h in booted:
+        if not h.closed:
+            await h.close()
+
+
+@pytest.fixture
+async def harness(make_harness: HarnessFactory) -> DiscordHarness:
+    return await make_harness()
+
+
+@pytest.fixture
+def db(harness: DiscordHarness, settings: Settings) -> Iterator[sqlite3.Connection]:
+    """A plain read connection to the bot's database (created by the booted bot)."""
+    connection = sqlite3.connect(settings.db_path)
+    connection.row_factory = sqlite3.Row
+    yield connection
+    connection.close()

@@ -216,6 +216,7 @@ class DiscordHarness:
         self._interactions: dict[str, dict[str, Any]] = {}  # token → interaction payload
         self._messages: dict[int, dict[str, Any]] = {}
         self.webhook = WebhookRecorder(self)
+        self.closed = False
         self.guild: discord.Guild
         self.channel: discord.TextChannel
 
@@ -239,6 +240,7 @@ class DiscordHarness:
         self.channel = channel
 
     async def close(self) -> None:
+        self.closed = True
         try:
             await self.bot.close()
         finally:

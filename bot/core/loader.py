@@ -126,7 +126,9 @@ def _read_text(path: Path, max_bytes: int) -> str:
     if size > max_bytes:
         raise ArticleRefused(f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")
     with path.open("rb") as f:  # read at most the cap: the file may grow after stat()
-        data = f.read(max_bytes + 1)
+        data = f.read(size + 1)  # read(n) allocates n bytes up front: ask for what stat() said
+        if len(data) > size:
+            data += f.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         raise ArticleRefused(f"file is too large (over the limit of {max_bytes:,} bytes)")
     if b"\x00" in data:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import unicodedata
 from datetime import UTC, datetime
@@ -50,8 +51,13 @@ class KbStatus(BaseModel):
     last_reload_outcome: str | None
 
 
+# CSI (`ESC [ 31m`) and OSC (`ESC ] 0;title BEL`) sequences; a lone ESC is a control char.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+
+
 def clean_question(text: str, max_chars: int) -> str:
     """Strip control characters and extra space; refuse empty or over-long questions."""
+    text = _ANSI_ESCAPE.sub(" ", text)  # colours pasted from a terminal are not words
     # Lone surrogates (undecodable bytes, JSON "\\ud800") cannot be stored as UTF-8: replace them.
     cleaned = "".join(
         " "

@@ -56,11 +56,23 @@ _stemmer = Stemmer.Stemmer("english")
 
 def normalize(text: str) -> str:
     """Fold text to the form both questions and passages are compared in."""
+    if text.isascii():
+        # Unicode normalisation and the accent strip leave ASCII unchanged (~10x faster).
+        return text.translate(_PUNCTUATION_FOLDS).casefold()
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text).translate(_PUNCTUATION_FOLDS).casefold()
     text = text.translate(_LETTER_FOLDS)
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Only non-ASCII characters can be combining marks: test those alone, not every letter.
+    return _NON_ASCII.sub(_drop_combining, decomposed)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _drop_combining(match: re.Match[str]) -> str:
+    char = match.group()
+    return "" if unicodedata.combining(char) else char
 
 
 def _split_word(word: str) -> list[str]:
@@ -93,9 +105,16 @@ def is_content_word(word: str) -> bool:
     return len(word) > 1 or word.isdigit()
 
 
+@lru_cache(maxsize=500_000)
+def _word_terms(word: str) -> tuple[str, ...]:
+    """The terms of one matched word (what `analyze` does to it), computed once per word."""
+    return tuple(_stem(w) for w in _split_word(word) if is_content_word(w))
+
+
 def analyze(text: str) -> list[str]:
     """Turn text into BM25 terms: normalized, stopwords dropped, Snowball-stemmed."""
-    return [_stem(w) for w in words(text) if is_content_word(w)]
+    # Same as [_stem(w) for w in words(text) if is_content_word(w)], word by cached word.
+    return [term for word in _WORD.findall(normalize(text)) for term in _word_terms(word)]
 
 
 def term_words(text: str) -> dict[str, str]:

@@ -335,6 +335,7 @@ class DiscordHarness:
         roles: list[int],
         channel_id: int | None,
         message: dict[str, Any] | None = None,
+        dm: bool = False,
     ) -> dict[str, Any]:
         channel = self.guild.get_channel_or_thread(channel_id or CHANNEL_ID)
         assert channel is not None
@@ -373,6 +374,13 @@ class DiscordHarness:
         }
         if message is not None:
             payload["message"] = message
+        if dm:  # a direct message: no guild, a user instead of a member
+            user = payload.pop("member")["user"]
+            for key in ("guild_id", "guild_locale"):
+                payload.pop(key)
+            dm_id = str(self.ids())
+            payload |= {"user": user, "channel_id": dm_id, "context": 1}
+            payload["channel"] = {"id": dm_id, "type": 1, "recipients": [user]}
         self._interactions[payload["token"]] = payload
         return payload
 
@@ -384,6 +392,7 @@ class DiscordHarness:
         permissions: discord.Permissions = MEMBER_PERMISSIONS,
         roles: list[int] | None = None,
         channel_id: int | None = None,
+        dm: bool = False,
         **options: str | int,
     ) -> Exchange:
         """Invoke a slash command as a member, as Discord's gateway would deliver it."""
@@ -405,6 +414,7 @@ class DiscordHarness:
             permissions=permissions,
             roles=roles or [],
             channel_id=channel_id,
+            dm=dm,
         )
         return await self.dispatch("INTERACTION_CREATE", payload)
 

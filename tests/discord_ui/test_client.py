@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from bot import Settings, create_bot
 from bot.discord_ui.runner import run_discord
 from bot.errors import ConfigError
+from tests.discord_ui.conftest import HarnessFactory
 from tests.discord_ui.harness import DiscordHarness
 
 FAKE_TOKEN = "MTAx.fake-token-for-tests.abcdefghijklmnopqrstuvwxyz"
@@ -99,3 +100,22 @@ async def test_missing_token_is_a_config_error(settings: Settings) -> None:
     """Without DISCORD_TOKEN the runner stops with a one-line ConfigError."""
     with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
         await run_discord(settings)
+
+
+async def test_commands_are_synced_only_when_they_change(harness: DiscordHarness) -> None:
+    """The global sync runs once for new definitions, then not again until they change."""
+    assert await harness.bot.sync_commands_if_changed() is True
+    puts = [c for c in harness.calls if c.method == "PUT"]
+    assert len(puts) == 1 and {c["name"] for c in puts[0].json} == {"ask", "source", "reload", "kb"}
+    assert await harness.bot.sync_commands_if_changed() is False
+    assert len([c for c in harness.calls if c.method == "PUT"]) == 1
+
+
+async def test_direct_messages_follow_the_dm_policy(make_harness: HarnessFactory) -> None:
+    """/ask in a DM is answered when BOT_ANSWER_IN_DMS is on, refused privately when off."""
+    allowed = await make_harness()
+    exchange = await allowed.slash("ask", dm=True, question="Who is Armenia's defence minister?")
+    assert "Karapetyan" in exchange.last.text
+    refused = await make_harness(answer_in_dms=False)
+    exchange = await refused.slash("ask", dm=True, question="Who is Armenia's defence minister?")
+    assert exchange.last.ephemeral and "not in direct messages" in exchange.last.text

@@ -14,7 +14,7 @@ from bot.discord_ui.cooldown import QuestionCooldown
 from bot.discord_ui.errors import APOLOGY
 from bot.discord_ui.render import answer_embed, content, one_line, source_embed, trim
 from bot.discord_ui.views import answer_view
-from bot.errors import BotError, NotFoundError
+from bot.errors import BotError, NotFoundError, QuestionError
 from bot.service import clean_question
 from bot.store.database import AskedBy
 
@@ -58,7 +58,7 @@ class Questions(commands.Cog):
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         """Ask a question; the answer cites the articles it comes from."""
         if interaction.guild_id is None and not self.settings.answer_in_dms:
-            raise NotFoundError("I only answer questions in servers.")
+            raise QuestionError("I only answer questions in servers, not in direct messages.")
         question = clean_question(question, self.settings.max_question_chars)
         self.cooldown.hit(interaction.user.id)
         await interaction.response.defer(thinking=True)  # Discord wants a reply within 3 s

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import chain
 
 import Stemmer
 
@@ -40,6 +41,7 @@ _PUNCTUATION_FOLDS = str.maketrans(
         "－": "-",
     }
 )
+_ASCII_PUNCTUATION_FOLDS = [(chr(c), r) for c, r in _PUNCTUATION_FOLDS.items() if c < 128]
 # Letters that Unicode does not decompose into base + accent but people type as ASCII.
 _LETTER_FOLDS = str.maketrans(
     {"ı": "i", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "þ": "th", "æ": "ae", "œ": "oe"}
@@ -57,8 +59,13 @@ _stemmer = Stemmer.Stemmer("english")
 def normalize(text: str) -> str:
     """Fold text to the form both questions and passages are compared in."""
     if text.isascii():
-        # Unicode normalisation and the accent strip leave ASCII unchanged (~10x faster).
-        return text.translate(_PUNCTUATION_FOLDS).casefold()
+        # Unicode normalisation and the accent strip leave ASCII unchanged, and a
+        # str.translate with a dict is slow: replace the few ASCII folds directly (~10x faster).
+        text = text.casefold()
+        for char, replacement in _ASCII_PUNCTUATION_FOLDS:
+            if char in text:
+                text = text.replace(char, replacement)
+        return text
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text).translate(_PUNCTUATION_FOLDS).casefold()
     text = text.translate(_LETTER_FOLDS)
@@ -114,7 +121,7 @@ def _word_terms(word: str) -> tuple[str, ...]:
 def analyze(text: str) -> list[str]:
     """Turn text into BM25 terms: normalized, stopwords dropped, Snowball-stemmed."""
     # Same as [_stem(w) for w in words(text) if is_content_word(w)], word by cached word.
-    return [term for word in _WORD.findall(normalize(text)) for term in _word_terms(word)]
+    return list(chain.from_iterable(map(_word_terms, _WORD.findall(normalize(text)))))
 
 
 def term_words(text: str) -> dict[str, str]:

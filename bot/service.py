@@ -160,10 +160,14 @@ class QAService:
             try:
                 kb = await asyncio.to_thread(load_knowledge_base, self.settings)
                 engine = await asyncio.to_thread(build_engine, kb, self.settings)
-            except KnowledgeError as exc:
+            except Exception as exc:  # a bug, too, must leave the old index serving, recorded
+                reason = str(exc)
+                if not isinstance(exc, KnowledgeError):
+                    log.exception("reload failed")
+                    reason = "an unexpected error while building (details in the log)"
                 report = ReloadReport(
                     ok=False,
-                    message=f"Reload refused: {exc}. Still serving index {old.version}.",
+                    message=f"Reload refused: {reason}. Still serving index {old.version}.",
                     index_version=old.version,
                     articles=len(old.kb.articles),
                     passages=old.passage_count,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
-from bot.core.analysis import analyze, term_words, words
+from bot.core.analysis import analyze, is_content_word, term_words, words
 from bot.core.answers import Citation, Evidence
 from bot.core.models import Article, Passage
 from bot.core.sentences import sentence_spans
@@ -21,6 +22,27 @@ class Candidate:
     score: float
 
 
+# What a sentence is scored on; ComposerTuning.sentence_weights weighs them in this order.
+SENTENCE_FEATURES = (
+    "coverage",  # share of the question's weight in the sentence
+    "title_credit",  # question weight found only in the article title
+    "context_coverage",  # follow-up context terms in the sentence
+    "proximity",  # coverage × how tightly the matched terms sit together
+    "passage_score",  # the passage's BM25 score relative to the best passage
+    "answer_type",  # the sentence has what the question asks for (a year, a number, a name)
+    "focus",  # share of the words after "what/which" found in the sentence
+    "demonstrative",  # "these weapons": points back at an earlier sentence
+    "restates",  # no word beyond the question's: adds nothing
+    "passage_rank",  # 1 / rank of the passage
+    "neighbour_credit",  # question weight found only in the adjacent sentences
+    "lead",  # first sentence of its passage
+    "length",  # characters / 100
+    "term_share",  # unweighted share of question terms in the sentence
+    "pronoun_opening",  # starts with he/it/they/this…
+    "phrases",  # share of the question's adjacent term pairs found adjacent here
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ComposerTuning:
     """Weights of sentence choice and the abstention rule (measured in docs/evaluation.md)."""
@@ -29,14 +51,32 @@ class ComposerTuning:
     min_coverage: float = 0.5
     min_partial_coverage: float = 0.2
     min_terms_together: int = 2
-    proximity_weight: float = 0.2
     max_quote_chars: int = 300
-    passage_weight: float = 0.35
-    cue_bonus: float = 0.15
-    title_credit: float = 0.5
+    # Fitted on SQuAD dev questions by benchmarks/eval_fit_sentences.py (context: by hand).
+    sentence_weights: tuple[float, ...] = (
+        1.0,
+        1.01,
+        0.3,
+        0.13,
+        0.76,
+        0.36,
+        0.05,
+        0.0,
+        -0.04,
+        0.13,
+        0.43,
+        -0.03,
+        -0.02,
+        0.65,
+        0.05,
+        0.18,
+    )
+    antecedent_max_chars: int = 450
+    antecedent_mode: int = 2
+    best_first: bool = True
     max_sentences: int = 2
     max_answer_chars: int = 350
-    second_sentence_min_gain: float = 0.2
+    second_sentence_min_gain: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +131,41 @@ def _expected_kind(question: str) -> str | None:
     return None
 
 
+# A demonstrative pointing at something named in an earlier sentence ("these weapons").
+_REFERS_BACK = re.compile(r"\b(?:these|those|this|such)\s+[a-z]", re.IGNORECASE)
+# A sentence that opens with a pronoun leans on the one before it for what it is about.
+_OPENS_WITH_PRONOUN = re.compile(
+    r"^\W*(?:he|she|it|they|his|her|its|their|this|these|those|such|there)\b", re.IGNORECASE
+)
+
+
+def refers_back(sentence: str, mode: int = 1) -> bool:
+    """The sentence cannot be understood alone: it points at something said just before."""
+    if mode == 0:
+        return False
+    if _OPENS_WITH_PRONOUN.search(sentence):
+        return True
+    return mode >= 2 and bool(_REFERS_BACK.search(sentence))
+
+
+_WH_HEAD = frozenset({"what", "which", "whose"})
+
+
+def focus_terms(question: str, limit: int = 2) -> set[str]:
+    """The words naming what is asked for: `missile system` in "What missile system …?"."""
+    ws = words(question)
+    for i, w in enumerate(ws):
+        if w in _WH_HEAD:
+            found: list[str] = []
+            for nxt in ws[i + 1 : i + 1 + limit]:
+                if not is_content_word(nxt):
+                    break
+                found.extend(analyze(nxt))
+            if found:
+                return set(found)
+    return set()
+
+
 def _satisfies(kind: str | None, sentence: str, question_terms: set[str]) -> bool:
     if kind == "number":
         return bool(_NUMBER.search(sentence))
@@ -116,6 +191,16 @@ def _proximity(sequence: Sequence[str], terms: set[str]) -> float:
             if len(last) == len(wanted):
                 best = min(best, i - min(last.values()) + 1)
     return (len(wanted) - 1) / max(best - 1, 1)
+
+
+def _aliased(sequence: list[str], aliases: dict[str, str] | None) -> list[str]:
+    """Read related terms as the question terms they stand for."""
+    return [aliases.get(t, t) for t in sequence] if aliases else sequence
+
+
+def _pairs(sequence: Sequence[str]) -> set[tuple[str, str]]:
+    """Adjacent term pairs, in either order ("president of Turkey" ~ "Turkey's president")."""
+    return {tuple(sorted(pair)) for pair in pairwise(sequence)}  # type: ignore[misc]
 
 
 _CLAUSE_END = re.compile(r"[,;:—–…]\s+|\s+[—–-]\s+")
@@ -169,9 +254,22 @@ class _Scored:
 class Composer:
     """Pick the sentences that answer a question; abstain when the evidence is too weak."""
 
-    def __init__(self, idf: Callable[[str], float], tuning: ComposerTuning | None = None) -> None:
+    def __init__(
+        self,
+        idf: Callable[[str], float],
+        tuning: ComposerTuning | None = None,
+        related: Callable[[str], Iterable[str]] | None = None,
+    ) -> None:
         self._idf = idf
         self.tuning = tuning or ComposerTuning()
+        self._related = related
+
+    def aliases(self, terms: Iterable[str]) -> dict[str, str]:
+        """Related vocabulary term → the question term it stands for (`azeri` → `azerbaijan`)."""
+        if self._related is None:
+            return {}
+        wanted = set(terms)
+        return {r: t for t in sorted(wanted) for r in self._related(t) if r not in wanted}
 
     def evidence(
         self, candidates: Sequence[Candidate], query_terms: Sequence[str]
@@ -217,17 +315,21 @@ class Composer:
             missing = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(terms)[:6])
             return self._abstain(f"no passage contains the key terms {missing}", evidence)
 
-        scored = self._score_sentences(question, terms, candidates, context_terms)
+        aliases = self.aliases(terms)
+        scored = self._score_sentences(question, terms, candidates, context_terms, aliases)
         if not scored:
             return self._abstain("the matching passages have no complete sentences", evidence)
         best = scored[0]
-        support, missing_terms = self._support(terms | set(context_terms), terms, candidates, best)
+        support, missing_terms = self._support(
+            terms | set(context_terms), terms, candidates, best, aliases
+        )
         if not self.strong_enough(support):
             shown = term_words(question)
             missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)
             reason = f"the key terms {missing} appear in no passage that matches the rest"
             return self._abstain(reason, evidence, support)
 
+        best = self._with_antecedent(best)
         chosen = [best]
         covered_terms = set(best.terms)
         length = len(_quote_text(self._sentence(best)))
@@ -243,8 +345,9 @@ class Composer:
                 chosen.append(extra)
                 covered_terms |= extra.terms
                 length += extra_len
-        # Keep reading order when sentences come from the same passage.
-        chosen.sort(key=lambda s: (candidates.index(s.candidate), s.start))
+        if not tuning.best_first:
+            # Keep reading order when sentences come from the same passage.
+            chosen.sort(key=lambda s: (candidates.index(s.candidate), s.start))
         citations: list[Citation] = []
         parts: list[str] = []
         for n, s in enumerate(chosen, start=1):
@@ -273,32 +376,69 @@ class Composer:
         terms: set[str],
         candidates: Sequence[Candidate],
         context_terms: Sequence[str],
+        aliases: dict[str, str],
     ) -> list[_Scored]:
-        tuning = self.tuning
-        kind = _expected_kind(question)
-        context = set(context_terms) - terms
-        top_score = candidates[0].score or 1.0
-        scored: list[_Scored] = []
-        for cand in candidates[: tuning.passages_considered]:
-            title_terms = set(analyze(cand.article.title))
-            for span in sentence_spans(cand.passage.text):
-                start, end = _focus(cand.passage.text, span.start, span.end, terms, tuning)
-                sentence = cand.passage.text[start:end]
-                sequence = analyze(sentence)
-                s_terms = set(sequence)
-                matched = self.coverage(terms, s_terms)
-                score = (
-                    matched
-                    + tuning.title_credit * self.coverage(terms, title_terms - s_terms)
-                    + (0.3 * self.coverage(context, s_terms) if context else 0.0)
-                    + tuning.proximity_weight * matched * _proximity(sequence, terms)
-                    + tuning.passage_weight * cand.score / top_score
-                    + (tuning.cue_bonus if _satisfies(kind, sentence, terms) else 0.0)
-                    - (0.0 if s_terms - terms else 0.5)  # restates the question, adds nothing
-                )
-                scored.append(_Scored(cand, start, end, s_terms, score))
+        weights = self.tuning.sentence_weights
+        scored = [
+            _Scored(cand, a, b, s_terms, sum(w * f for w, f in zip(weights, feats, strict=True)))
+            for cand, a, b, s_terms, feats in self.sentence_features(
+                question, terms, candidates, context_terms, aliases
+            )
+        ]
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def sentence_features(
+        self,
+        question: str,
+        terms: set[str],
+        candidates: Sequence[Candidate],
+        context_terms: Sequence[str] = (),
+        aliases: dict[str, str] | None = None,
+    ) -> list[tuple[Candidate, int, int, set[str], tuple[float, ...]]]:
+        """Every sentence of the top passages with its features (see SENTENCE_FEATURES)."""
+        tuning = self.tuning
+        kind = _expected_kind(question)
+        focus = focus_terms(question) & terms
+        context = set(context_terms) - terms
+        top_score = candidates[0].score or 1.0
+        pairs = _pairs(analyze(question))
+        out = []
+        for rank, cand in enumerate(candidates[: tuning.passages_considered]):
+            text = cand.passage.text
+            title_terms = set(_aliased(analyze(cand.article.title), aliases))
+            spans = [
+                _focus(text, span.start, span.end, terms, tuning) for span in sentence_spans(text)
+            ]
+            sequences = [_aliased(analyze(text[a:b]), aliases) for a, b in spans]
+            term_sets = [set(seq) for seq in sequences]
+            for i, (start, end) in enumerate(spans):
+                sentence = text[start:end]
+                sequence, s_terms = sequences[i], term_sets[i]
+                matched = self.coverage(terms, s_terms)
+                neighbours = (term_sets[i - 1] if i else set()) | (
+                    term_sets[i + 1] if i + 1 < len(term_sets) else set()
+                )
+                feats = (
+                    matched,
+                    self.coverage(terms, title_terms - s_terms),
+                    self.coverage(context, s_terms) if context else 0.0,
+                    matched * _proximity(sequence, terms),
+                    cand.score / top_score,
+                    1.0 if _satisfies(kind, sentence, terms) else 0.0,
+                    len(focus & s_terms) / len(focus) if focus else 0.0,
+                    1.0 if _REFERS_BACK.search(sentence) else 0.0,
+                    0.0 if s_terms - terms else 1.0,  # restates the question, adds nothing
+                    1.0 / (rank + 1),
+                    self.coverage(terms, neighbours - s_terms),
+                    1.0 if i == 0 else 0.0,
+                    len(sentence) / 100,
+                    len(terms & s_terms) / len(terms),
+                    1.0 if _OPENS_WITH_PRONOUN.search(sentence) else 0.0,
+                    len(pairs & _pairs(sequence)) / len(pairs) if pairs else 0.0,
+                )
+                out.append((cand, start, end, s_terms, feats))
+        return out
 
     def _support(
         self,
@@ -306,10 +446,11 @@ class Composer:
         terms: set[str],
         candidates: Sequence[Candidate],
         best: _Scored,
+        aliases: dict[str, str],
     ) -> tuple[Support, list[str]]:
         """The evidence's strength, and the heaviest question terms the best passage lacks."""
         present = [
-            set(analyze(c.article.title)) | set(analyze(c.passage.text))
+            set(_aliased(analyze(c.article.title) + analyze(c.passage.text), aliases))
             for c in candidates[: self.tuning.passages_considered]
         ]
         coverages = [self.coverage(terms, p) for p in present]
@@ -326,6 +467,20 @@ class Composer:
             support.coverage >= tuning.min_partial_coverage
             and support.together >= tuning.min_terms_together
         )
+
+    def _with_antecedent(self, best: _Scored) -> _Scored:
+        """Quote the sentence before too when the best one points back at it ("He …")."""
+        text = best.candidate.passage.text
+        if not refers_back(text[best.start : best.end], self.tuning.antecedent_mode):
+            return best
+        before = [sp for sp in sentence_spans(text) if sp.end <= best.start]
+        if not before:
+            return best
+        start = before[-1].start
+        if len(_quote_text(text[start : best.end])) > self.tuning.antecedent_max_chars:
+            return best
+        terms = best.terms | set(analyze(text[start : before[-1].end]))
+        return _Scored(best.candidate, start, best.end, terms, best.score)
 
     @staticmethod
     def _sentence(s: _Scored) -> str:

@@ -28,6 +28,9 @@ class EngineConfig:
     idf_mode: IdfMode = "lucene"
     candidates: int = 8
     context_weight: float = 0.5
+    expansion_prefix: int = 4  # 0 turns query expansion off
+    expansion_share: float = 0.75
+    expansion_weight: float = 0.5
     tuning: ComposerTuning = field(default_factory=ComposerTuning)
 
 
@@ -72,7 +75,16 @@ class Engine:
             b=self.config.b,
             idf_mode=self.config.idf_mode,
         )
-        self.composer = Composer(self.weight, self.config.tuning)
+        # Which articles carry a term in their title: the title counts in each of their
+        # passages, so a term's passage frequency overstates how often bodies mention it.
+        self._title_terms = {a.id: frozenset(analyze(a.title)) for a in kb.articles}
+        self._titled: dict[str, list[Article]] = {}
+        for article in kb.articles:
+            for term in self._title_terms[article.id]:
+                self._titled.setdefault(term, []).append(article)
+        self._body_df: dict[str, int] = {}
+        self._by_prefix: dict[str, list[str]] | None = None
+        self.composer = Composer(self.weight, self.config.tuning, self.related_terms)
 
     @property
     def passage_count(self) -> int:
@@ -85,9 +97,53 @@ class Engine:
         p = self._passages[i]
         return p, self._articles[p.article_id]
 
-    def weight(self, term: str) -> float:
-        """A term's importance for coverage: a smoothed idf, highest for unseen terms."""
+    def body_doc_freq(self, term: str) -> int:
+        """How many passages mention a term in their own text (the title not counted)."""
+        known = self._body_df.get(term)
+        if known is not None:
+            return known
         n = self.index.doc_freq(term)
+        for article in self._titled.get(term, ()):
+            # These passages all match through the title; keep those whose text has it too.
+            n -= sum(1 for p in article.passages if term not in analyze(p.text))
+        if len(self._body_df) < 100_000:
+            self._body_df[term] = n
+        return n
+
+    def related_terms(self, term: str) -> list[str]:
+        """Indexed terms sharing most of a long prefix with `term` (Azerbaijan ~ Azeri).
+
+        Catches demonyms and derived forms the stemmer leaves apart; callers down-weight them.
+        """
+        p = self.config.expansion_prefix
+        if p <= 0 or len(term) < p or not term.isalpha():
+            return []
+        if self._by_prefix is None:
+            # The index keeps its vocabulary; reading it avoids re-analysing every passage.
+            by_prefix: dict[str, list[str]] = {}
+            for t in getattr(self.index, "_vocabulary", {}):
+                if len(t) >= p and t.isalpha():
+                    by_prefix.setdefault(t[:p], []).append(t)
+            self._by_prefix = by_prefix
+        out = []
+        for other in self._by_prefix.get(term[:p], ()):
+            if other == term:
+                continue
+            shared = next(
+                (i for i, (a, b) in enumerate(zip(term, other, strict=False)) if a != b),
+                min(len(term), len(other)),
+            )
+            if shared >= self.config.expansion_share * min(len(term), len(other)):
+                out.append(other)
+        return out
+
+    def weight(self, term: str) -> float:
+        """A term's importance for coverage: a smoothed idf over passage texts, title aside.
+
+        In a one-article knowledge base the title's words are in every passage, so their
+        index idf is about zero even in the sentences that do mention them.
+        """
+        n = self.body_doc_freq(term)
         total = max(self.index.size, 1)
         return math.log(1.0 + (total - n + 0.5) / (n + 0.5))
 
@@ -95,9 +151,15 @@ class Engine:
         if not terms and not extra:
             return []
         scores = self.index.get_scores(list(terms))
+        related = list(self.composer.aliases(terms)) if self.config.expansion_weight else []
+        if related:
+            scores = scores + self.config.expansion_weight * self.index.get_scores(related)
         if extra:
             scores = scores + self.config.context_weight * self.index.get_scores(list(extra))
-        nonzero = np.flatnonzero(scores > 0)
+        if self.index.idf_mode == "lucene":
+            nonzero = np.flatnonzero(scores > 0)  # lucene idf > 0: matching ⇔ positive score
+        else:
+            nonzero = np.flatnonzero(self.index.matching([*terms, *extra]))
         if nonzero.size == 0:
             return []
         if nonzero.size > k:

@@ -174,6 +174,10 @@ def _front_matter(text: str) -> tuple[FrontMatter, int]:
 
 def parse_article(article_id: str, text: str) -> Article:
     """Turn one file's text into an article; raise ArticleRefused when it is unusable."""
+    try:
+        text.encode("utf-8")  # lone surrogates (surrogateescape-decoded text) cannot be hashed
+    except UnicodeEncodeError as exc:
+        raise ArticleRefused(f"not valid UTF-8 (character {exc.start})") from None
     meta, body_at = _front_matter(text)
     spans = _paragraph_spans(text, body_at)
     title = (meta.title or "").strip()

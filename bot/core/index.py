@@ -27,6 +27,8 @@ _FORMAT_VERSION = 1
 _CHUNK_TOKENS = 1 << 21
 # Postings per slice when turning term frequencies into weights (bounds temporaries too).
 _WEIGHT_SLICE = 1 << 22
+# Passages whose tokens are turned into ids per call that holds the GIL (~25k tokens, ~2 ms).
+_GIL_BATCH_DOCS = 256
 # Query terms in more than 1/_DENSE_FRACTION of the passages are added as a dense vector.
 _DENSE_FRACTION = 16
 # Search samples about this many scores (at least) to bound the k-th best from below.
@@ -296,11 +298,17 @@ def _count_terms(
         n_tokens = int(ends[end - 1]) - first_token
         # A list, so that trailing empty passages are consumed too (fromiter stops at count).
         chunk_docs = list(islice(docs, end - start))
-        token_ids = np.fromiter(
-            map(lookup, chain.from_iterable(chunk_docs)),
-            dtype=np.int32,
-            count=n_tokens,
-        )
+        token_ids = np.empty(n_tokens, dtype=np.int32)
+        filled = 0
+        # A few hundred passages at a time: fromiter over a C-level map never yields the GIL,
+        # and a whole chunk in one call stalled other threads (an event loop) for ~150 ms.
+        for first in range(0, len(chunk_docs), _GIL_BATCH_DOCS):
+            batch = chunk_docs[first : first + _GIL_BATCH_DOCS]
+            count = sum(map(len, batch))
+            token_ids[filled : filled + count] = np.fromiter(
+                map(lookup, chain.from_iterable(batch)), dtype=np.int32, count=count
+            )
+            filled += count
         indptr = np.concatenate(([0], np.cumsum(doc_len[start:end])))
         chunk = sparse.csr_array(
             (np.ones(n_tokens, dtype=np.int32), token_ids, indptr),

@@ -116,12 +116,17 @@ class QAService:
 
     # --- questions -------------------------------------------------------------
 
-    async def ask(self, question: str, asked_by: AskedBy | None = None) -> Answer:
-        """Answer (or abstain), store it with its citations, and return it with its id."""
+    async def ask(
+        self, question: str, asked_by: AskedBy | None = None, previous: Turn | None = None
+    ) -> Answer:
+        """Answer (or abstain), store it with its citations, and return it with its id.
+
+        Follow-ups lean on `previous` when given (e.g. the answer a user replied to), else on
+        the conversation's last answered turn in the store.
+        """
         asked_by = asked_by or AskedBy()
         question = clean_question(question, self.settings.max_question_chars)
-        previous: Turn | None = None
-        if asked_by.conversation_id:
+        if previous is None and asked_by.conversation_id:
             previous = await self.store.last_turn(asked_by.conversation_id)
         engine = self._engine  # one snapshot for the whole question, even during a reload
         started = time.perf_counter()

@@ -59,6 +59,19 @@ async def test_reply_to_the_bot_is_answered_in_a_thread(harness: DiscordHarness)
     assert "Pashinyan" in exchange.last.text
 
 
+async def test_reply_to_an_answer_is_a_follow_up_of_that_answer(
+    harness: DiscordHarness, db: sqlite3.Connection
+) -> None:
+    """A reply under an /ask answer ("does he …?") is read in that answer's context."""
+    await harness.slash("ask", question="Who is Armenia's defence minister?")
+    bot_message = harness._messages[max(harness._messages)]
+    exchange = await harness.say("Does he want to boost arms production?", reply_to=bot_message)
+    assert exchange.calls[0].path.endswith("/threads")
+    assert "domestic production" in exchange.last.text
+    rows = db.execute("SELECT context_terms FROM answers ORDER BY id").fetchall()
+    assert "defens" in rows[-1]["context_terms"]  # borrowed from the answer replied to
+
+
 async def test_mention_inside_someone_elses_thread_answers_in_that_thread(
     harness: DiscordHarness,
 ) -> None:

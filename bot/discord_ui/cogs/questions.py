@@ -19,12 +19,14 @@ from bot.service import clean_question
 from bot.store.database import AskedBy
 
 if TYPE_CHECKING:
-    from bot.core.answers import Answer
+    from bot.core.answers import Answer, Turn
     from bot.discord_ui.client import KnowledgeBot
 
 log = logging.getLogger(__name__)
 
 THREAD_NAME_LIMIT = 100
+# The 👍 button's custom_id carries the answer id (see views.FeedbackButton).
+ANSWER_BUTTON = re.compile(r"kb:fb:up:(?P<id>[0-9]{1,19})")
 ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 
@@ -148,13 +150,32 @@ class Questions(commands.Cog):
             thread = isinstance(target, discord.Thread)
             guild_id = message.guild.id if message.guild else None
             who = asked_by(message.author, target.id, guild_id, thread=thread)
-            answer = await self.bot.service.ask(question, who)
+            previous = await self._replied_answer(message)
+            answer = await self.bot.service.ask(question, who, previous)
             await self._send_answer(target, answer)
         except BotError as exc:
             await self._reply_briefly(message, str(exc))
         except Exception:
             log.exception("could not answer message %s in %s", message.id, message.channel.id)
             await self._reply_briefly(message, APOLOGY)
+
+    async def _replied_answer(self, message: discord.Message) -> Turn | None:
+        """The answer a reply points at, so "and when?" under an /ask answer has context."""
+        ref = message.reference
+        replied = ref.resolved if ref is not None else None
+        if not isinstance(replied, discord.Message) or replied.author.id != getattr(
+            self.bot.user, "id", None
+        ):
+            return None
+        for row in replied.components:
+            for item in getattr(row, "children", []):
+                match = ANSWER_BUTTON.fullmatch(getattr(item, "custom_id", None) or "")
+                if match:
+                    try:
+                        return (await self.bot.service.answer(int(match["id"]))).as_turn()
+                    except NotFoundError:
+                        return None
+        return None
 
     async def _conversation_for(
         self, message: discord.Message, question: str

@@ -269,11 +269,36 @@ class BM25Index:
             index._vocabulary = dict(zip(terms, range(len(terms)), strict=True))
             index._idf = stored["idf"]
             index._doc_len = stored["doc_len"]
+            data, indices, indptr = stored["data"], stored["indices"], stored["indptr"]
+            _check_arrays(len(index._doc_len), len(terms), index._idf, data, indices, indptr)
             index._matrix = sparse.csc_array(
-                (stored["data"], stored["indices"], stored["indptr"]),
-                shape=(len(index._doc_len), len(terms)),
+                (data, indices, indptr), shape=(len(index._doc_len), len(terms))
             )
         return index
+
+
+def _check_arrays(
+    n_docs: int,
+    n_terms: int,
+    idf: npt.NDArray,
+    data: npt.NDArray,
+    indices: npt.NDArray,
+    indptr: npt.NDArray,
+) -> None:
+    """Refuse stored arrays that do not form a valid index (ValueError), before any query."""
+    problems = []
+    if idf.shape != (n_terms,) or indptr.shape != (n_terms + 1,):
+        problems.append("term arrays disagree with the vocabulary")
+    elif indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
+        problems.append("postings offsets are not monotonic")
+    if data.shape != indices.shape or data.dtype != np.float64:
+        problems.append("postings arrays disagree")
+    elif len(indices) and (indices.min() < 0 or indices.max() >= n_docs):
+        problems.append("postings point outside the passages")
+    elif not np.all(np.isfinite(data)):
+        problems.append("weights are not finite")
+    if problems:
+        raise ValueError(f"damaged index file: {problems[0]}")
 
 
 def _count_terms(

@@ -1,0 +1,160 @@
+"""The persisted index: built once, reused by content hash, rebuilt when stale or damaged."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bot.core.engine
+from bot.core.analysis import analyze
+from bot.core.engine import Engine
+from bot.core.index import BM25Index
+from bot.knowledge import build_engine, load_knowledge_base
+from bot.settings import Settings
+
+QUESTIONS = [
+    "Who is Armenia's defence minister?",
+    "What missile system could Turkey buy?",
+    "What is the capital of France?",
+]
+
+
+@pytest.fixture
+def settings(knowledge_dir: Path, tmp_path: Path) -> Settings:
+    return Settings(
+        knowledge_dir=knowledge_dir,
+        db_path=tmp_path / "data" / "bot.sqlite3",
+        index_cache_dir=tmp_path / "index",
+        _env_file=None,
+    )
+
+
+def _engine(settings: Settings) -> Engine:
+    return build_engine(load_knowledge_base(settings), settings)
+
+
+def _cache_files(settings: Settings) -> list[Path]:
+    return sorted(settings.cache_dir.glob("*.npz"))
+
+
+def _forbid_tokenising(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any re-tokenising of the corpus, or any index build, fail loudly."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the corpus was tokenised or indexed again")
+
+    monkeypatch.setattr(bot.core.engine, "passage_terms", refuse)
+    monkeypatch.setattr(BM25Index, "__init__", refuse)
+
+
+def _answers(engine: Engine) -> list[tuple[str, bool, list[tuple[str, str, float]]]]:
+    out = []
+    for question in QUESTIONS:
+        answer = engine.answer(question)
+        out.append(
+            (
+                answer.answer,
+                answer.abstained,
+                [(c.passage_id, c.quote, c.score) for c in answer.citations],
+            )
+        )
+    return out
+
+
+def test_first_build_persists_one_index_named_by_the_content_hash(settings: Settings) -> None:
+    """Building writes exactly one cache file, named after the engine's version."""
+    engine = _engine(settings)
+    assert [p.name for p in _cache_files(settings)] == [f"{engine.version}.npz"]
+
+
+def test_cache_hit_gives_identical_answers_without_tokenising(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second start loads the persisted index: same scores and answers, no tokenising."""
+    built = _engine(settings)
+    expected = _answers(built)
+    _forbid_tokenising(monkeypatch)
+    loaded = _engine(settings)
+    assert loaded.version == built.version
+    assert _answers(loaded) == expected
+    for question in QUESTIONS:
+        terms = analyze(question)
+        np.testing.assert_array_equal(loaded.index.get_scores(terms), built.index.get_scores(terms))
+
+
+def test_a_changed_file_triggers_a_rebuild(settings: Settings, knowledge_dir: Path) -> None:
+    """Editing an article changes the content hash: a new index is built and replaces the old."""
+    before = _engine(settings)
+    article = next(knowledge_dir.glob("*.txt"))
+    with article.open("a", encoding="utf-8") as file:
+        file.write("\n\nThe zanzibarian ferry schedule changed on Tuesday.\n")
+    after = _engine(settings)
+    assert after.version != before.version
+    assert after.index.doc_freq("zanzibarian") == 1
+    assert [p.name for p in _cache_files(settings)] == [f"{after.version}.npz"]
+    assert after.search("zanzibarian ferry")[0].passage.text.startswith("The zanzibarian")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda path: path.write_bytes(b"not an index"), id="garbage"),
+        pytest.param(lambda path: path.write_bytes(path.read_bytes()[:300]), id="truncated"),
+        pytest.param(lambda path: path.write_bytes(b""), id="empty"),
+    ],
+)
+def test_a_damaged_cache_file_is_rebuilt_not_trusted(
+    settings: Settings, damage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unreadable cache is logged, ignored, rebuilt and rewritten; answers are unchanged."""
+    built = _engine(settings)
+    expected = _answers(built)
+    (cache,) = _cache_files(settings)
+    damage(cache)
+    with caplog.at_level(logging.WARNING):
+        rebuilt = _engine(settings)
+    assert "rebuilding" in caplog.text
+    assert _answers(rebuilt) == expected
+    BM25Index.load(cache)  # rewritten whole
+
+
+def test_a_cache_with_postings_out_of_range_is_refused(settings: Settings) -> None:
+    """A well-formed file whose arrays point outside the corpus is not used for answers."""
+    built = _engine(settings)
+    (cache,) = _cache_files(settings)
+    with np.load(cache) as stored:
+        arrays = dict(stored)
+    arrays["indices"] = arrays["indices"].copy()
+    arrays["indices"][0] = built.passage_count + 5
+    with cache.open("wb") as file:
+        np.savez(file, **arrays)
+    with pytest.raises(ValueError, match="damaged index file"):
+        BM25Index.load(cache)
+    rebuilt = _engine(settings)
+    assert _answers(rebuilt) == _answers(built)
+
+
+def test_a_cache_for_another_corpus_under_the_same_name_is_rebuilt(settings: Settings) -> None:
+    """A file whose passage count disagrees with the knowledge base is not trusted."""
+    built = _engine(settings)
+    (cache,) = _cache_files(settings)
+    BM25Index([["other"], ["corpus"]]).save(cache)
+    rebuilt = _engine(settings)
+    assert rebuilt.index.size == built.passage_count
+    assert BM25Index.load(cache).size == built.passage_count
+
+
+def test_an_unwritable_cache_folder_still_serves(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If the index cannot be persisted, the engine is built anyway (with a warning)."""
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file where the cache folder should be")
+    settings = settings.model_copy(update={"index_cache_dir": blocker / "index"})
+    with caplog.at_level(logging.WARNING):
+        engine = _engine(settings)
+    assert engine.passage_count > 0
+    assert "could not persist" in caplog.text

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 import statistics
-from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
-from bot.core.analysis import normalize
 from bot.core.answers import Answer
 from bot.errors import BotError
+from bot.evaluation.metrics import contains_answer, percentile, same_article, strip_markers
 from bot.service import QAService
 
-_MARKER = re.compile(r"\s*\[\d+\]")
+__all__ = ["EvalReport", "EvalRow", "contains_answer", "evaluate", "read_rows"]
 
 
 class EvalRow(BaseModel):
@@ -27,34 +25,27 @@ class EvalRow(BaseModel):
 
 
 class EvalReport(BaseModel):
+    """Rates are shares of all questions (an abstention counts as a miss)."""
+
     questions: int
     answer_hit_rate: float
-    citation_hit_rate: float
-    right_article_rate: float | None
+    citation_hit_rate: float  # gold answer in the first citation's quote, from the right article
+    right_article_rate: float | None  # first citation from the row's article (rows naming one)
     abstention_rate: float
     mean_answer_chars: float
     latency_p50_ms: float
     latency_p95_ms: float
 
 
-def _fold(text: str) -> str:
-    return " ".join(normalize(text).split())
-
-
-def contains_answer(text: str, gold: Iterable[str]) -> bool:
-    """A gold answer appears in `text`, ignoring case, accents and spacing."""
-    folded = _fold(text)
-    return any(g.strip() and _fold(g) in folded for g in gold)
-
-
 def _same_article(row: EvalRow, answer: Answer) -> bool | None:
+    """The first citation is from the row's article; None when the row names none."""
     wanted = row.title or row.article
-    if not wanted or not answer.citations:
-        return None if not wanted else False
+    if not wanted:
+        return None
+    if not answer.citations:
+        return False
     first = answer.citations[0]
-    key = _fold(wanted.replace("_", " "))
-    stem = _fold(Path(first.article_id).stem.replace("_", " "))
-    return key in (_fold(first.title), stem)
+    return same_article(wanted, first.title, first.article_id)
 
 
 def read_rows(path: Path) -> list[EvalRow]:
@@ -78,6 +69,7 @@ def read_rows(path: Path) -> list[EvalRow]:
 
 
 async def evaluate(service: QAService, rows: list[EvalRow], progress: bool = True) -> EvalReport:
+    """Ask every row through the service (stored like any answer) and score the answers."""
     hits = cite_hits = abstained = 0
     article_checks: list[bool] = []
     lengths: list[int] = []
@@ -88,26 +80,28 @@ async def evaluate(service: QAService, rows: list[EvalRow], progress: bool = Tru
         if answer.abstained:
             abstained += 1
             continue
-        text = _MARKER.sub("", answer.answer)
+        text = strip_markers(answer.answer)
         lengths.append(len(text))
         hits += contains_answer(text, row.answers)
-        cite_hits += bool(answer.citations) and contains_answer(
-            answer.citations[0].quote, row.answers
-        )
         same = _same_article(row, answer)
         if same is not None:
             article_checks.append(same)
+        cite_hits += (
+            bool(answer.citations)
+            and contains_answer(answer.citations[0].quote, row.answers)
+            and same is not False
+        )
     n = len(rows)
-    ordered = sorted(latencies)
+    with_article = sum(1 for r in rows if r.title or r.article)
     return EvalReport(
         questions=n,
         answer_hit_rate=hits / n,
         citation_hit_rate=cite_hits / n,
-        right_article_rate=sum(article_checks) / n if article_checks else None,
+        right_article_rate=sum(article_checks) / with_article if with_article else None,
         abstention_rate=abstained / n,
         mean_answer_chars=statistics.fmean(lengths) if lengths else 0.0,
-        latency_p50_ms=ordered[len(ordered) // 2],
-        latency_p95_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
+        latency_p50_ms=percentile(latencies, 50),
+        latency_p95_ms=percentile(latencies, 95),
     )
 
 
@@ -119,7 +113,7 @@ def report_text(report: EvalReport) -> str:
         [
             f"questions            {report.questions}",
             f"answer hit rate      {pct(report.answer_hit_rate)}",
-            f"first-citation hit   {pct(report.citation_hit_rate)}",
+            f"first-citation hit   {pct(report.citation_hit_rate)} (gold in quote, right article)",
             f"right article        {pct(report.right_article_rate)}",
             f"abstention rate      {pct(report.abstention_rate)}",
             f"mean answer length   {report.mean_answer_chars:.0f} chars",

@@ -267,9 +267,12 @@ def test_rtl_and_zero_width_text_loads_and_is_searchable(hostile: Path):
         assert hits and hits[0].article.id == "rtl.md", query
     answer = engine.answer("When did Pashinyan meet Erdogan in Ankara?")
     assert not answer.abstained
+    first = answer.citations[0]
+    assert first.article_id == "rtl.md" and source[first.start : first.end] == first.quote
+    assert "\u200b" in first.quote  # verbatim, invisible characters included
     for c in answer.citations:
-        assert source[c.start : c.end] == c.quote
-    assert "\u200b" in answer.citations[0].quote  # verbatim, invisible characters included
+        text = (hostile / c.article_id).read_text(encoding="utf-8")
+        assert text[c.start : c.end] == c.quote
 
 
 def test_thousands_of_tiny_files_load_in_reasonable_time(tmp_path: Path):

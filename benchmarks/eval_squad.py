@@ -28,7 +28,6 @@ from bot.evaluation.metrics import percentile
 from bot.evaluation.protocol import (
     Figures,
     Row,
-    frontier,
     never_abstain,
     open_engine,
     operating_point,
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-abstention", action="store_true", help="skip removed-articles run")
     parser.add_argument("--v2", action="store_true", help="also SQuAD v2.0 unanswerable questions")
     parser.add_argument("--service", type=int, default=0, help="time N questions via QAService")
-    parser.add_argument("--curve", action="store_true", help="print the whole Pareto frontier")
+    parser.add_argument("--curve", action="store_true", help="print the whole trade-off curve")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     args = parser.parse_args(argv)
     n = args.sample or None
@@ -170,13 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         in_out = run_engine(engine, in_rows, "in-KB")
         out_out = run_engine(engine, out_rows, "removed")
         points = tradeoff(
-            in_rows,
-            in_out,
-            out_out,
-            tuning,
-            coverages=[x / 20 for x in range(0, 20)],
-            partials=[x / 20 for x in range(0, 12)],
-            togethers=[1, 2, 3, 4, 5],
+            in_rows, in_out, out_out, tuning, thresholds=[x / 10 for x in range(-30, 31)]
         )
         best = operating_point(points)
         current_in = score(in_rows, in_out, rule)
@@ -186,28 +179,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.split} articles removed; {len(in_rows)} in-KB, {len(out_rows)} removed"
         )
         print(
-            f"current rule (coverage ≥ {tuning.min_coverage}, or ≥ "
-            f"{tuning.min_partial_coverage} with {tuning.min_terms_together} terms together):"
-        )
-        print(
-            f"  removed-article questions abstained {100 * current_out.abstention_rate:5.1f} %;"
-            f" in-KB wrongly abstained {100 * current_in.abstention_rate:5.1f} %;"
-            f" in-KB answer hit {100 * current_in.answer_hit_rate:5.1f} %"
+            f"current rule (support score ≥ {tuning.min_support}): removed-article questions "
+            f"abstained {100 * current_out.abstention_rate:.1f} %; in-KB wrongly abstained "
+            f"{100 * current_in.abstention_rate:.1f} %; in-KB answer hit "
+            f"{100 * current_in.answer_hit_rate:.1f} %"
         )
         print("  baseline: never abstains (0.0 % / 0.0 %)")
-        front = frontier(points)
-        shown = front if args.curve else [p for p in front if p.in_wrongly_abstained <= 0.2]
-        print("trade-off frontier (coverage, partial, together → out abstained / in wrong / hit):")
-        for p in shown:
-            print(
-                f"  {p.min_coverage:.2f} {p.min_partial_coverage:.2f} {p.min_terms_together}"
-                f"  → {100 * p.out_abstained:5.1f} % / {100 * p.in_wrongly_abstained:5.1f} %"
-                f" / {100 * p.in_answer_hit_rate:5.1f} %"
-            )
+        print("trade-off (min_support → removed abstained / in-KB wrongly abstained / in-KB hit):")
+        for p in points:
+            if args.curve or 0.005 <= p.in_wrongly_abstained <= 0.2:
+                print(
+                    f"  {p.min_support:+.1f}  → {100 * p.out_abstained:5.1f} % /"
+                    f" {100 * p.in_wrongly_abstained:5.1f} % / {100 * p.in_answer_hit_rate:5.1f} %"
+                )
         if best:
             print(
-                f"best with ≤ 5 % in-KB wrongly abstained: coverage {best.min_coverage}, "
-                f"partial {best.min_partial_coverage}, together {best.min_terms_together} → "
+                f"best with ≤ 5 % in-KB wrongly abstained: min_support {best.min_support} → "
                 f"{100 * best.out_abstained:.1f} % / {100 * best.in_wrongly_abstained:.1f} %"
             )
         results["abstention"] = {
@@ -217,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 "in_wrongly_abstained": current_in.abstention_rate,
                 "in_answer_hit_rate": current_in.answer_hit_rate,
             },
-            "frontier": [asdict(p) for p in front],
+            "curve": [asdict(p) for p in points],
             "best_at_5pct": asdict(best) if best else None,
         }
 

@@ -48,9 +48,11 @@ class ComposerTuning:
     """Weights of sentence choice and the abstention rule (measured in docs/evaluation.md)."""
 
     passages_considered: int = 5
-    min_coverage: float = 0.5
-    min_partial_coverage: float = 0.2
-    min_terms_together: int = 2
+    # Abstention: answer when support_score ≥ min_support. Weights (one per SUPPORT_FEATURES,
+    # then the bias) fitted by benchmarks/eval_fit_abstention.py on the dev protocol.
+    support_weights: tuple[float, ...] = (3.127, 0.667, -1.36, 3.618, 3.196, 1.09, -5.65)
+    min_support: float = -0.165
+    neutral_article_share: float = 0.754
     max_quote_chars: int = 300
     # Fitted on SQuAD dev questions by benchmarks/eval_fit_sentences.py (context: by hand).
     sentence_weights: tuple[float, ...] = (
@@ -85,6 +87,37 @@ class Support:
 
     coverage: float  # share of the question's weight found in the best-covering passage
     together: int  # question (and context) terms inside the chosen sentence
+    missing_rarity: float = 0.0  # weight of the rarest question term that passage lacks, 0–1
+    sentence_coverage: float = 0.0  # share of the question's weight in the chosen sentence
+    article_share: float = 0.0  # share of the retrieved score mass in the top article
+    title_match: float = 0.0  # the top passage's title has a question term (1) or not (0)
+
+    def features(self) -> tuple[float, ...]:
+        """The figures the abstention score weighs, in SUPPORT_FEATURES order."""
+        return (
+            self.coverage,
+            min(self.together, 6),
+            self.missing_rarity,
+            self.sentence_coverage,
+            self.article_share,
+            self.title_match,
+        )
+
+
+SUPPORT_FEATURES = (
+    "coverage",
+    "together",
+    "missing_rarity",
+    "sentence_coverage",
+    "article_share",
+    "title_match",
+)
+
+
+def support_score(support: Support, weights: Sequence[float]) -> float:
+    """A logistic score (log-odds) that the knowledge base answers the question."""
+    *w, bias = weights
+    return bias + sum(a * f for a, f in zip(w, support.features(), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +292,10 @@ class Composer:
         idf: Callable[[str], float],
         tuning: ComposerTuning | None = None,
         related: Callable[[str], Iterable[str]] | None = None,
+        articles: int = 2,
     ) -> None:
         self._idf = idf
+        self.articles = articles
         self.tuning = tuning or ComposerTuning()
         self._related = related
 
@@ -456,17 +491,28 @@ class Composer:
         coverages = [self.coverage(terms, p) for p in present]
         top = max(range(len(coverages)), key=coverages.__getitem__)
         missing = sorted(terms - present[top], key=self._idf, reverse=True)[:4]
-        return Support(coverages[top], len(with_context & best.terms)), missing
+        # No analysed text yields the empty term: its weight is that of an unseen term.
+        ceiling = self._idf("") or 1.0
+        mass = sum(c.score for c in candidates) or 1.0
+        top_article = candidates[0].article.id
+        support = Support(
+            coverage=coverages[top],
+            together=len(with_context & best.terms),
+            missing_rarity=self._idf(missing[0]) / ceiling if missing else 0.0,
+            sentence_coverage=self.coverage(terms, best.terms),
+            article_share=(
+                sum(c.score for c in candidates if c.article.id == top_article) / mass
+                if self.articles > 1
+                # With one article, where the evidence comes from says nothing: neutral value.
+                else self.tuning.neutral_article_share
+            ),
+            title_match=1.0 if terms & set(analyze(candidates[0].article.title)) else 0.0,
+        )
+        return support, missing
 
     def strong_enough(self, support: Support) -> bool:
-        """The two-tier rule: most of the question's weight, or part of it with terms together."""
-        tuning = self.tuning
-        if support.coverage >= tuning.min_coverage:
-            return True
-        return (
-            support.coverage >= tuning.min_partial_coverage
-            and support.together >= tuning.min_terms_together
-        )
+        """The calibrated rule: the support score reaches the operating point."""
+        return support_score(support, self.tuning.support_weights) >= self.tuning.min_support
 
     def _with_antecedent(self, best: _Scored) -> _Scored:
         """Quote the sentence before too when the best one points back at it ("He …")."""

@@ -84,7 +84,9 @@ class Engine:
                 self._titled.setdefault(term, []).append(article)
         self._body_df: dict[str, int] = {}
         self._by_prefix: dict[str, list[str]] | None = None
-        self.composer = Composer(self.weight, self.config.tuning, self.related_terms)
+        self.composer = Composer(
+            self.weight, self.config.tuning, self.related_terms, articles=len(kb.articles)
+        )
 
     @property
     def passage_count(self) -> int:

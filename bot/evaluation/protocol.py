@@ -6,6 +6,7 @@ support figures the abstention rule decides on, so one run scores every setting 
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import time
@@ -14,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from tqdm import tqdm
 
-from bot.core.compose import ComposerTuning, Support
+from bot.core.compose import ComposerTuning, Support, support_score
 from bot.core.engine import Engine, EngineConfig
 from bot.core.models import KnowledgeBase
 from bot.evaluation.baseline import Baseline
@@ -70,17 +71,14 @@ def rule_of(tuning: ComposerTuning) -> Rule:
     def abstains(outcome: Outcome) -> bool:
         if outcome.forced_abstention or outcome.support is None:
             return True
-        s, t = outcome.support, tuning
-        if s.coverage >= t.min_coverage:
-            return False
-        return not (s.coverage >= t.min_partial_coverage and s.together >= t.min_terms_together)
+        return support_score(outcome.support, tuning.support_weights) < tuning.min_support
 
     return abstains
 
 
 def open_engine(kb: KnowledgeBase, config: EngineConfig) -> Engine:
     """An engine over `kb` whose composer never abstains on weak evidence (rules apply later)."""
-    tuning = replace(config.tuning, min_coverage=0.0, min_partial_coverage=0.0)
+    tuning = replace(config.tuning, min_support=-math.inf)
     return Engine(kb, replace(config, tuning=tuning))
 
 
@@ -175,9 +173,7 @@ def sample(rows: Sequence[Row], n: int | None, seed: int = 0) -> list[Row]:
 
 @dataclass(frozen=True, slots=True)
 class CurvePoint:
-    min_coverage: float
-    min_partial_coverage: float
-    min_terms_together: int
+    min_support: float
     out_abstained: float  # questions about removed articles that were abstained
     in_wrongly_abstained: float  # questions about present articles that were abstained
     in_answer_hit_rate: float
@@ -188,42 +184,24 @@ def tradeoff(
     in_outcomes: Sequence[Outcome],
     out_outcomes: Sequence[Outcome],
     base: ComposerTuning,
-    coverages: Iterable[float],
-    partials: Iterable[float],
-    togethers: Iterable[int],
+    thresholds: Iterable[float],
 ) -> list[CurvePoint]:
-    """Every setting of the two-tier rule on the grid, scored on both sides of the protocol."""
+    """The abstention rule at every threshold, scored on both sides of the protocol."""
     points = []
-    for c in coverages:
-        for p in partials:
-            if p > c:
-                continue
-            for t in togethers:
-                tuning = replace(base, min_coverage=c, min_partial_coverage=p, min_terms_together=t)
-                rule = rule_of(tuning)
-                points.append(
-                    CurvePoint(
-                        c,
-                        p,
-                        t,
-                        abstention_rate(out_outcomes, rule),
-                        abstention_rate(in_outcomes, rule),
-                        score(in_rows, in_outcomes, rule).answer_hit_rate,
-                    )
-                )
+    for threshold in thresholds:
+        rule = rule_of(replace(base, min_support=threshold))
+        points.append(
+            CurvePoint(
+                threshold,
+                abstention_rate(out_outcomes, rule),
+                abstention_rate(in_outcomes, rule),
+                score(in_rows, in_outcomes, rule).answer_hit_rate,
+            )
+        )
     return points
-
-
-def frontier(points: Sequence[CurvePoint]) -> list[CurvePoint]:
-    """The Pareto-best points: no other point abstains more outside with fewer wrong inside."""
-    best: list[CurvePoint] = []
-    for pt in sorted(points, key=lambda q: (q.in_wrongly_abstained, -q.out_abstained)):
-        if not best or pt.out_abstained > best[-1].out_abstained:
-            best.append(pt)
-    return best
 
 
 def operating_point(points: Sequence[CurvePoint], max_wrong: float = 0.05) -> CurvePoint | None:
     """The point abstaining most on out-of-KB questions with at most `max_wrong` in-KB."""
-    ok = [p for p in points if p.in_wrongly_abstained <= max_wrong]
+    ok = [p for p in points if p.in_wrongly_abstained <= max_wrong + 1e-12]
     return max(ok, key=lambda p: (p.out_abstained, p.in_answer_hit_rate), default=None)

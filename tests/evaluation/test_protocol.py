@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot.core.compose import ComposerTuning, Support
+import pytest
+
+from bot.core.compose import ComposerTuning, Support, support_score
 from bot.evaluation.protocol import (
     Outcome,
     Row,
-    frontier,
     never_abstain,
     operating_point,
     removed_articles,
@@ -15,6 +16,9 @@ from bot.evaluation.protocol import (
     tradeoff,
 )
 
+# Answer when coverage ≥ 0.5 (support score = coverage − 0.5).
+COVERAGE_ONLY = ComposerTuning(support_weights=(1.0, 0, 0, 0, 0, 0, -0.5), min_support=0.0)
+
 
 def outcome(text: str, coverage: float, together: int, article: str = "A.md") -> Outcome:
     return Outcome(
@@ -22,27 +26,28 @@ def outcome(text: str, coverage: float, together: int, article: str = "A.md") ->
     )
 
 
-def test_rule_matches_the_composer_two_tier_rule() -> None:
-    """Most of the weight answers; part of it answers only with enough terms together."""
-    rule = rule_of(ComposerTuning(min_coverage=0.6, min_partial_coverage=0.3, min_terms_together=2))
+def test_rule_is_the_composers_support_score() -> None:
+    """An outcome is abstained exactly when its support score is below the threshold."""
+    tuning = ComposerTuning(support_weights=(1.0, 0, 0, 0, 0, 0, -0.5), min_support=0.0)
+    rule = rule_of(tuning)
     assert not rule(outcome("x", 0.7, 0))
-    assert not rule(outcome("x", 0.4, 2))
-    assert rule(outcome("x", 0.4, 1))
-    assert rule(outcome("x", 0.2, 5))
+    assert not rule(outcome("x", 0.5, 0))
+    assert rule(outcome("x", 0.4, 9))
+    assert support_score(Support(0.7, 0), tuning.support_weights) == pytest.approx(0.2)
 
 
 def test_forced_abstention_is_always_abstained() -> None:
-    """No passage at all is an abstention whatever the thresholds."""
+    """No passage at all is an abstention whatever the threshold."""
     empty = Outcome("", "", "", "", True, None, 1.0)
     assert never_abstain(empty)
-    assert rule_of(ComposerTuning(min_coverage=0.0))(empty)
+    assert rule_of(ComposerTuning(min_support=-1e9))(empty)
 
 
 def test_score_counts_hits_citations_and_articles() -> None:
     """Rates are over all questions; an abstention is a miss, not a skipped row."""
     rows = [Row("q1", ("Paris",), "A"), Row("q2", ("Rome",), "A"), Row("q3", ("Oslo",), "B")]
     outs = [outcome("In Paris.", 0.9, 3), outcome("In Rome.", 0.1, 0), outcome("Oslo!", 0.9, 3)]
-    figures = score(rows, outs, rule_of(ComposerTuning()))
+    figures = score(rows, outs, rule_of(COVERAGE_ONLY))
     assert figures.questions == 3
     assert figures.abstention_rate == 1 / 3
     assert figures.answer_hit_rate == 2 / 3
@@ -51,27 +56,20 @@ def test_score_counts_hits_citations_and_articles() -> None:
     assert figures.mean_answer_chars == (9 + 5) / 2
 
 
-def test_tradeoff_frontier_and_operating_point() -> None:
-    """The chosen point abstains most on removed articles within the in-KB budget."""
+def test_tradeoff_and_operating_point() -> None:
+    """The chosen threshold abstains most on removed articles within the in-KB budget."""
     rows = [Row("q", ("a",), "A")] * 4
     inside = [outcome("a", c, 3) for c in (0.9, 0.8, 0.7, 0.35)]
     outside = [outcome("a", c, 1) for c in (0.2, 0.3, 0.5, 0.65)]
-    points = tradeoff(
-        rows,
-        inside,
-        outside,
-        ComposerTuning(),
-        coverages=[0.4, 0.6, 0.75],
-        partials=[0.0],
-        togethers=[9],
-    )
-    by_cov = {p.min_coverage: p for p in points}
-    assert by_cov[0.6].out_abstained == 0.75 and by_cov[0.6].in_wrongly_abstained == 0.25
-    assert by_cov[0.4].in_wrongly_abstained == 0.25 and by_cov[0.4].out_abstained == 0.5
+    points = tradeoff(rows, inside, outside, COVERAGE_ONLY, thresholds=[-0.1, 0.1, 0.25])
+    by_threshold = {p.min_support: p for p in points}
+    assert by_threshold[0.1].out_abstained == 0.75
+    assert by_threshold[0.1].in_wrongly_abstained == 0.25
+    assert by_threshold[0.25].out_abstained == 1.0
+    assert by_threshold[0.25].in_wrongly_abstained == 0.5
     best = operating_point(points, max_wrong=0.25)
-    assert best is not None and best.min_coverage == 0.6
-    front = frontier(points)
-    assert [p.min_coverage for p in front] == [0.6, 0.75]  # 0.4 is dominated by 0.6
+    assert best is not None and best.min_support == 0.1
+    assert operating_point(points, max_wrong=0.0) is None
 
 
 def test_removed_articles_are_a_deterministic_third() -> None:

@@ -67,6 +67,7 @@ def fmt(f: Figures) -> list[str]:
         pct(f.answer_hit_rate),
         pct(f.first_citation_hit_rate),
         pct(f.right_article_rate),
+        pct(f.answered_right_article_rate),
         pct(f.abstention_rate),
         f"{f.mean_answer_chars:5.0f}",
         f"{f.latency_p50_ms:.1f} / {f.latency_p95_ms:.1f}",
@@ -74,11 +75,19 @@ def fmt(f: Figures) -> list[str]:
 
 
 def print_table(title: str, named: dict[str, Figures]) -> None:
-    heads = ["answer hit", "1st-cite hit", "right art.", "abstained", "chars", "p50/p95 ms"]
+    heads = [
+        "answer hit",
+        "1st-cite hit",
+        "right art.",
+        "(answered)",
+        "abstained",
+        "chars",
+        "p50/p95 ms",
+    ]
     print(f"\n## {title} ({next(iter(named.values())).questions} questions)")
-    print(f"{'':10}" + "".join(f"{h:>15}" for h in heads))
+    print(f"{'':10}" + "".join(f"{h:>13}" for h in heads))
     for name, f in named.items():
-        print(f"{name:10}" + "".join(f"{c:>15}" for c in fmt(f)))
+        print(f"{name:10}" + "".join(f"{c:>13}" for c in fmt(f)))
 
 
 def service_latency(knowledge: Path, questions: list[str], config: EngineConfig) -> dict:

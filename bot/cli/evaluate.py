@@ -35,6 +35,7 @@ class EvalReport(BaseModel):
     mean_answer_chars: float
     latency_p50_ms: float
     latency_p95_ms: float
+    answered_right_article_rate: float | None = None  # among answered rows naming an article
 
 
 def _same_article(row: EvalRow, answer: Answer) -> bool | None:
@@ -102,6 +103,9 @@ async def evaluate(service: QAService, rows: list[EvalRow], progress: bool = Tru
         mean_answer_chars=statistics.fmean(lengths) if lengths else 0.0,
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
+        answered_right_article_rate=(
+            sum(article_checks) / len(article_checks) if article_checks else None
+        ),
     )
 
 
@@ -114,7 +118,8 @@ def report_text(report: EvalReport) -> str:
             f"questions            {report.questions}",
             f"answer hit rate      {pct(report.answer_hit_rate)}",
             f"first-citation hit   {pct(report.citation_hit_rate)} (gold in quote, right article)",
-            f"right article        {pct(report.right_article_rate)}",
+            f"right article        {pct(report.right_article_rate)}"
+            f" ({pct(report.answered_right_article_rate)} of answered)",
             f"abstention rate      {pct(report.abstention_rate)}",
             f"mean answer length   {report.mean_answer_chars:.0f} chars",
             f"latency p50 / p95    {report.latency_p50_ms:.1f} / {report.latency_p95_ms:.1f} ms",

@@ -30,7 +30,7 @@ class EngineConfig:
     context_weight: float = 0.5
     expansion_prefix: int = 4  # 0 turns query expansion off
     expansion_share: float = 0.75
-    expansion_weight: float = 0.5
+    expansion_weight: float = 0.3
     tuning: ComposerTuning = field(default_factory=ComposerTuning)
 
 

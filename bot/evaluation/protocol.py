@@ -56,6 +56,8 @@ class Figures:
     mean_answer_chars: float
     latency_p50_ms: float
     latency_p95_ms: float
+    answered_hit_rate: float = 0.0  # the same, among answered questions only
+    answered_right_article_rate: float | None = None
 
 
 Rule = Callable[[Outcome], bool]  # True when the outcome is abstained
@@ -141,6 +143,7 @@ def score(rows: Sequence[Row], outcomes: Sequence[Outcome], abstains: Rule) -> F
         right += on_article
         cite_hits += contains_answer(o.quote, row.answers) and (on_article or not row.article)
     n = max(len(rows), 1)
+    answered = max(len(rows) - abstained, 1)
     latencies = [o.latency_ms for o in outcomes]
     return Figures(
         questions=len(rows),
@@ -151,6 +154,8 @@ def score(rows: Sequence[Row], outcomes: Sequence[Outcome], abstains: Rule) -> F
         mean_answer_chars=statistics.fmean(lengths) if lengths else 0.0,
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
+        answered_hit_rate=hits / answered,
+        answered_right_article_rate=right / answered if with_article else None,
     )
 
 

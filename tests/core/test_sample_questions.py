@@ -53,6 +53,10 @@ ANSWERABLE = [
     ("How does Turkey argue the S-400 would not threaten NATO?", "not be integrated"),
     ("who reported the US removed turkey from the jet program", "Bloomberg"),
     ("Where did Pashinyan speak?", "Parliament"),
+    # A demonym the stemmer leaves apart from the country's name.
+    ("Who is the Azerbaijani president?", "Aliyev"),
+    ("Which company produces the F-35 jet?", "Lockheed"),
+    ("What did the U.S. remove Turkey from?", "F-35"),
 ]
 
 OFF_TOPIC = [
@@ -64,6 +68,7 @@ OFF_TOPIC = [
     "how is the weather in london today",
     "What's the population of Brazil?",
     "Which planet is the largest in the solar system?",
+    "What is the tallest mountain in Armenia?",
 ]
 
 CONVERSATIONS = [

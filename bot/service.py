@@ -101,7 +101,7 @@ class QAService:
         try:
             kb = await asyncio.to_thread(load_knowledge_base, settings)
             engine = await asyncio.to_thread(build_engine, kb, settings)
-            await store.sync_knowledge(kb, await store.snapshot())
+            await store.sync_knowledge(kb, await store.snapshot(with_passages=False))
         except BaseException:
             await store.close()
             raise

@@ -229,12 +229,14 @@ class Store:
 
     # --- knowledge and reloads -------------------------------------------------
 
-    async def snapshot(self) -> Snapshot:
-        """The knowledge base as last synced: article hashes and passage ids."""
+    async def snapshot(self, *, with_passages: bool = True) -> Snapshot:
+        """The knowledge base as last synced: article hashes and (optionally) passage ids."""
         async with self._db.execute("SELECT id, content_hash FROM articles") as cur:
             articles = {r[0]: r[1] for r in await cur.fetchall()}
-        async with self._db.execute("SELECT id, article_id FROM passages") as cur:
-            passages = {r[0]: r[1] for r in await cur.fetchall()}
+        passages: dict[str, str] = {}
+        if with_passages:  # a million rows: only for reports that count passage changes
+            async with self._db.execute("SELECT id, article_id FROM passages") as cur:
+                passages = {r[0]: r[1] for r in await cur.fetchall()}
         return Snapshot(articles=articles, passages=passages)
 
     async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot) -> None:

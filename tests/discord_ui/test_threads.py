@@ -157,3 +157,14 @@ async def test_empty_mention_and_long_question_get_brief_replies(
     long = await harness.say("why " * 400, mention_bot=True)
     assert "limit is 500" in long.last.text and not long.last.path.endswith("/threads")
     assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == 0
+
+
+async def test_mention_markup_is_not_part_of_the_question(
+    harness: DiscordHarness, db: sqlite3.Connection
+) -> None:
+    """User, role and channel mentions are dropped before asking: their ids are not terms."""
+    await harness.say("<@&123> <@456> <#789> who is armenias prime minister", mention_bot=True)
+    row = db.execute("SELECT question, query_terms, abstained FROM answers").fetchone()
+    assert row["question"] == "who is armenias prime minister"
+    assert not any(t in row["query_terms"] for t in ("123", "456", "789"))
+    assert not row["abstained"]

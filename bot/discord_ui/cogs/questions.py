@@ -30,6 +30,17 @@ ANSWER_BUTTON = re.compile(r"kb:fb:up:(?P<id>[0-9]{1,19})")
 ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 
+# Mention markup (<@id>, <@!id>, <@&role>, <#channel>) is not part of a question: its ids
+# would become search terms. Custom emoji keep their name.
+_MENTION = re.compile(r"<(?:@[!&]?|#)[0-9]{1,20}>")
+_CUSTOM_EMOJI = re.compile(r"<a?:(\w{1,32}):[0-9]{1,20}>")
+
+
+def question_text(text: str) -> str:
+    """The question as typed, without Discord's mention markup."""
+    return _CUSTOM_EMOJI.sub(r"\1", _MENTION.sub(" ", text))
+
+
 def asked_by(
     user: discord.abc.User, channel_id: int, guild_id: int | None, *, thread: bool
 ) -> AskedBy:
@@ -61,7 +72,7 @@ class Questions(commands.Cog):
         """Ask a question; the answer cites the articles it comes from."""
         if interaction.guild_id is None and not self.settings.answer_in_dms:
             raise QuestionError("I only answer questions in servers, not in direct messages.")
-        question = clean_question(question, self.settings.max_question_chars)
+        question = clean_question(question_text(question), self.settings.max_question_chars)
         self.cooldown.hit(interaction.user.id)
         await interaction.response.defer(thinking=True)  # Discord wants a reply within 3 s
         channel_id = interaction.channel_id or interaction.user.id
@@ -120,7 +131,7 @@ class Questions(commands.Cog):
             return
         if message.guild is None and not self.settings.answer_in_dms:
             return
-        await self._answer_message(message, self._strip_mentions(message.content, me.id))
+        await self._answer_message(message, question_text(message.content))
 
     @staticmethod
     def _addressed_to_me(message: discord.Message, me: discord.ClientUser) -> bool:
@@ -137,10 +148,6 @@ class Questions(commands.Cog):
             and isinstance(ref.resolved, discord.Message)
             and ref.resolved.author.id == me.id
         )
-
-    @staticmethod
-    def _strip_mentions(text: str, my_id: int) -> str:
-        return re.sub(rf"<@!?{my_id}>", " ", text)
 
     async def _answer_message(self, message: discord.Message, text: str) -> None:
         try:

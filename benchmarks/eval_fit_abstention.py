@@ -70,9 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     scores = np.c_[x, np.ones(len(x))] @ w
     threshold = float(np.quantile(scores[: len(inside)], 0.05))
     print(f"{len(inside)} in-KB, {len(outside)} removed-article questions")
-    share = SUPPORT_FEATURES.index("article_share")
-    # A one-article base cannot show scattered evidence: score it as a typical in-KB question.
-    print(f"in-KB mean article_share (one-article bases): {x[: len(inside), share].mean():.3f}")
     for name, value in zip([*SUPPORT_FEATURES, "bias"], w, strict=True):
         print(f"  {name:18} {value:+.3f}")
     print(f"support_weights = ({', '.join(f'{v:.3f}' for v in w)})")

@@ -52,6 +52,7 @@ _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\
 # A word, or a hyphen/slash compound such as S-400, F-35, Lockheed-Martin, Artsakh/Nagorno.
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*(?:[-/][^\W_]+(?:'[^\W_]+)*)*")
 _HAS_DIGIT = re.compile(r"\d")
+_MARKS = frozenset({"Mn", "Me"})
 
 _stemmer = Stemmer.Stemmer("english")
 
@@ -67,6 +68,9 @@ def normalize(text: str) -> str:
                 text = text.replace(char, replacement)
         return text
     text = unicodedata.normalize("NFKC", text)
+    # Marks left over after composition (zalgo, stray accents) go before casefold, which would
+    # turn some into letters (U+0345 → ι); accents of real letters are folded below.
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _MARKS)
     text = _INVISIBLE.sub("", text).translate(_PUNCTUATION_FOLDS).casefold()
     text = text.translate(_LETTER_FOLDS)
     decomposed = unicodedata.normalize("NFKD", text)

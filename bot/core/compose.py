@@ -50,9 +50,8 @@ class ComposerTuning:
     passages_considered: int = 5
     # Abstention: answer when support_score ≥ min_support. Weights (one per SUPPORT_FEATURES,
     # then the bias) fitted by benchmarks/eval_fit_abstention.py on the dev protocol.
-    support_weights: tuple[float, ...] = (3.127, 0.667, -1.36, 3.618, 3.196, 1.09, -5.65)
-    min_support: float = -0.1  # dev: most removed-article abstention with ≤ 4.5 % in-KB
-    neutral_article_share: float = 0.754
+    support_weights: tuple[float, ...] = (4.528, 0.586, 4.098, 3.057, 1.062, -7.323)
+    min_support: float = 0.0  # dev: most removed-article abstention with ≤ 4.5 % in-KB
     max_quote_chars: int = 300
     # Fitted on SQuAD dev questions by benchmarks/eval_fit_sentences.py (context: by hand).
     sentence_weights: tuple[float, ...] = (
@@ -73,7 +72,7 @@ class ComposerTuning:
         0.05,
         0.18,
     )
-    antecedent_max_chars: int = 450
+    antecedent_max_chars: int = 400
     antecedent_mode: int = 2
     best_first: bool = True
     max_sentences: int = 2
@@ -87,7 +86,6 @@ class Support:
 
     coverage: float  # share of the question's weight found in the best-covering passage
     together: int  # question (and context) terms inside the chosen sentence
-    missing_rarity: float = 0.0  # weight of the rarest question term that passage lacks, 0–1
     sentence_coverage: float = 0.0  # share of the question's weight in the chosen sentence
     article_share: float = 0.0  # share of the retrieved score mass in the top article
     title_match: float = 0.0  # the top passage's title has a question term (1) or not (0)
@@ -97,7 +95,6 @@ class Support:
         return (
             self.coverage,
             min(self.together, 6),
-            self.missing_rarity,
             self.sentence_coverage,
             self.article_share,
             self.title_match,
@@ -107,7 +104,6 @@ class Support:
 SUPPORT_FEATURES = (
     "coverage",
     "together",
-    "missing_rarity",
     "sentence_coverage",
     "article_share",
     "title_match",
@@ -165,7 +161,10 @@ def _expected_kind(question: str) -> str | None:
 
 
 # A demonstrative pointing at something named in an earlier sentence ("these weapons").
-_REFERS_BACK = re.compile(r"\b(?:these|those|this|such)\s+[a-z]", re.IGNORECASE)
+_REFERS_BACK = re.compile(
+    r"\b(?:these|those|this|such)\s+(?!(?:is|was|are|were|has|had|will|would|can|could|may|might|does|did)\b)[a-z]",
+    re.IGNORECASE,
+)
 # A sentence that opens with a pronoun leans on the one before it for what it is about.
 _OPENS_WITH_PRONOUN = re.compile(
     r"^\W*(?:he|she|it|they|his|her|its|their|this|these|those|such|there)\b", re.IGNORECASE
@@ -292,10 +291,8 @@ class Composer:
         idf: Callable[[str], float],
         tuning: ComposerTuning | None = None,
         related: Callable[[str], Iterable[str]] | None = None,
-        articles: int = 2,
     ) -> None:
         self._idf = idf
-        self.articles = articles
         self.tuning = tuning or ComposerTuning()
         self._related = related
 
@@ -491,21 +488,13 @@ class Composer:
         coverages = [self.coverage(terms, p) for p in present]
         top = max(range(len(coverages)), key=coverages.__getitem__)
         missing = sorted(terms - present[top], key=self._idf, reverse=True)[:4]
-        # No analysed text yields the empty term: its weight is that of an unseen term.
-        ceiling = self._idf("") or 1.0
         mass = sum(c.score for c in candidates) or 1.0
         top_article = candidates[0].article.id
         support = Support(
             coverage=coverages[top],
             together=len(with_context & best.terms),
-            missing_rarity=self._idf(missing[0]) / ceiling if missing else 0.0,
             sentence_coverage=self.coverage(terms, best.terms),
-            article_share=(
-                sum(c.score for c in candidates if c.article.id == top_article) / mass
-                if self.articles > 1
-                # With one article, where the evidence comes from says nothing: neutral value.
-                else self.tuning.neutral_article_share
-            ),
+            article_share=sum(c.score for c in candidates if c.article.id == top_article) / mass,
             title_match=1.0 if terms & set(analyze(candidates[0].article.title)) else 0.0,
         )
         return support, missing

@@ -16,7 +16,7 @@ from bot.core.followup import context_terms, is_follow_up
 from bot.core.index import BM25Index, IdfMode
 from bot.core.models import Article, KnowledgeBase, Passage
 
-ANALYZER_VERSION = "a1"
+ANALYZER_VERSION = "a2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +84,7 @@ class Engine:
                 self._titled.setdefault(term, []).append(article)
         self._body_df: dict[str, int] = {}
         self._by_prefix: dict[str, list[str]] | None = None
-        self.composer = Composer(
-            self.weight, self.config.tuning, self.related_terms, articles=len(kb.articles)
-        )
+        self.composer = Composer(self.weight, self.config.tuning, self.related_terms)
 
     @property
     def passage_count(self) -> int:
@@ -135,7 +133,9 @@ class Engine:
                 (i for i, (a, b) in enumerate(zip(term, other, strict=False)) if a != b),
                 min(len(term), len(other)),
             )
-            if shared >= self.config.expansion_share * min(len(term), len(other)):
+            shorter = min(len(term), len(other))
+            # A short stem is a prefix of too many words (`pass` of `passwd`): 5 letters at least.
+            if shared >= self.config.expansion_share * shorter:
                 out.append(other)
         return out
 
@@ -145,7 +145,9 @@ class Engine:
         In a one-article knowledge base the title's words are in every passage, so their
         index idf is about zero even in the sentences that do mention them.
         """
-        n = self.body_doc_freq(term)
+        # A term no passage text has counts as if one had it: unseen words are as often typos,
+        # paraphrases or the name of what is asked ("TV channel") as signs of a foreign topic.
+        n = max(self.body_doc_freq(term), 1)
         total = max(self.index.size, 1)
         return math.log(1.0 + (total - n + 0.5) / (n + 0.5))
 

@@ -17,7 +17,7 @@ from bot.evaluation.protocol import (
 )
 
 # Answer when coverage ≥ 0.5 (support score = coverage − 0.5).
-COVERAGE_ONLY = ComposerTuning(support_weights=(1.0, 0, 0, 0, 0, 0, -0.5), min_support=0.0)
+COVERAGE_ONLY = ComposerTuning(support_weights=(1.0, 0, 0, 0, 0, -0.5), min_support=0.0)
 
 
 def outcome(text: str, coverage: float, together: int, article: str = "A.md") -> Outcome:
@@ -28,7 +28,7 @@ def outcome(text: str, coverage: float, together: int, article: str = "A.md") ->
 
 def test_rule_is_the_composers_support_score() -> None:
     """An outcome is abstained exactly when its support score is below the threshold."""
-    tuning = ComposerTuning(support_weights=(1.0, 0, 0, 0, 0, 0, -0.5), min_support=0.0)
+    tuning = ComposerTuning(support_weights=(1.0, 0, 0, 0, 0, -0.5), min_support=0.0)
     rule = rule_of(tuning)
     assert not rule(outcome("x", 0.7, 0))
     assert not rule(outcome("x", 0.5, 0))

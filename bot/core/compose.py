@@ -355,6 +355,12 @@ class Composer:
         support, missing_terms = self._support(
             terms | set(context_terms), terms, candidates, best, aliases
         )
+        literal = set(analyze(best.candidate.article.title + "\n" + best.candidate.passage.text))
+        if not literal & (terms | set(context_terms)):
+            # Only look-alike words matched ("passwd" ~ "passed"): nothing the user typed.
+            return self._abstain(
+                "no passage contains any of the question's own words", evidence, support
+            )
         if not self.strong_enough(support):
             shown = term_words(question)
             missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)

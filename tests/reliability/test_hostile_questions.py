@@ -114,23 +114,12 @@ async def test_service_gives_each_hostile_question_a_short_reply(service: QAServ
         assert f"[{c.n}]" in answer.answer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis.normalize casefolds before dropping marks: U+0345 becomes 'ι' and U+034F "
-    "(combining class 0) splits words, so zalgo 'the'/'of' turn into unknown key terms; drop "
-    "Mn/Me characters before casefold to fix (then remove this marker)",
-)
 async def test_zalgo_question_finds_the_same_fact(service: QAService):
     """Zalgo marks are folded away: the buried question answers like the plain one."""
     answer = await service.ask(zalgo(PRESIDENT))
     assert not answer.abstained and "Erdoğan" in answer.answer, answer.answer
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="engine 25f2df8 (prefix-related query terms) lets 'passwd' match 'passed' and answers "
-    "with a sentence that holds no query term; answer quality is tuning it",
-)
 async def test_file_path_question_abstains(service: QAService):
     """A path like ../../etc/passwd has nothing to do with the articles: abstain."""
     answer = await service.ask(HOSTILE["path"])

@@ -19,6 +19,8 @@ from bot.service import clean_question
 from bot.store.database import AskedBy
 
 if TYPE_CHECKING:
+    from discord.abc import MessageableChannel
+
     from bot.core.answers import Answer, Turn
     from bot.discord_ui.client import KnowledgeBot
 
@@ -186,7 +188,7 @@ class Questions(commands.Cog):
 
     async def _conversation_for(
         self, message: discord.Message, question: str
-    ) -> discord.abc.Messageable:
+    ) -> MessageableChannel:
         """Where to answer: this thread, or a new thread started on the question."""
         channel = message.channel
         if isinstance(channel, discord.Thread) or not isinstance(channel, discord.TextChannel):

@@ -46,6 +46,12 @@ def passage_terms(article: Article, passage: Passage) -> list[str]:
     return analyze(article.title) + analyze(passage.text)
 
 
+def passage_head_lengths(kb: KnowledgeBase) -> list[int]:
+    """How many leading terms of each passage's `passage_terms` are its article's title."""
+    lengths = {a.id: len(analyze(a.title)) for a in kb.articles}
+    return [lengths[p.article_id] for p in kb.passages]
+
+
 def knowledge_version(kb: KnowledgeBase, config: EngineConfig) -> str:
     """A short content hash: same articles and parameters ⇒ same version."""
     h = hashlib.sha256(f"{ANALYZER_VERSION}|{config.k1}|{config.b}|{config.idf_mode}".encode())
@@ -74,6 +80,7 @@ class Engine:
             k1=self.config.k1,
             b=self.config.b,
             idf_mode=self.config.idf_mode,
+            head_lengths=passage_head_lengths(kb),
         )
         # Which articles carry a term in their title: the title counts in each of their
         # passages, so a term's passage frequency overstates how often bodies mention it.
@@ -102,6 +109,9 @@ class Engine:
         known = self._body_df.get(term)
         if known is not None:
             return known
+        counted = self.index.body_doc_freq(term)  # counted at build: no passage re-analysed
+        if counted is not None:
+            return counted
         n = self.index.doc_freq(term)
         for article in self._titled.get(term, ()):
             # These passages all match through the title; keep those whose text has it too.

@@ -22,7 +22,7 @@ from bot.core.scoring import bm25_weight, length_norm, lucene_idf, okapi_idf
 
 IdfMode = Literal["okapi", "lucene"]
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: per-term counts of passages matching only in their head
 # Tokens per build chunk: bounds the temporaries of the build, whatever the corpus size.
 _CHUNK_TOKENS = 1 << 21
 # Postings per slice when turning term frequencies into weights (bounds temporaries too).
@@ -61,7 +61,13 @@ class BM25Index:
         b: float = 0.75,
         epsilon: float = 0.25,
         idf_mode: IdfMode = "okapi",
+        head_lengths: Sequence[int] | None = None,
     ) -> None:
+        """Index `corpus`; ``head_lengths[i]`` leading tokens of passage i are its head.
+
+        A head is text shared by several passages (the article title): it is scored like the
+        rest, but ``body_doc_freq`` tells how many passages have a term outside of it.
+        """
         if idf_mode not in get_args(IdfMode):
             raise ValueError(f"idf_mode must be one of {get_args(IdfMode)}, not {idf_mode!r}")
         if k1 < 0 or not 0 <= b <= 1:
@@ -72,7 +78,8 @@ class BM25Index:
         self._idf_mode: IdfMode = idf_mode
 
         doc_len = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
-        vocabulary, tf_by_doc = _count_terms(corpus, doc_len)
+        heads = _head_lengths(head_lengths, doc_len)
+        vocabulary, tf_by_doc, head_only = _count_terms(corpus, doc_len, heads)
         n_docs = len(doc_len)
         total_tokens = int(doc_len.sum())
         # rank-bm25 divides Python ints, so do we (the same correctly rounded float).
@@ -98,6 +105,7 @@ class BM25Index:
         )
         self._vocabulary: dict[str, int] = vocabulary
         self._doc_len = doc_len
+        self._head_only = head_only
 
     def _weights(self, tf: sparse.csc_array, doc_len: npt.NDArray[np.int64]) -> npt.NDArray:
         """Return the BM25 weight of every posting of the term-frequency matrix, in its order."""
@@ -143,6 +151,18 @@ class BM25Index:
             return 0
         indptr = self._matrix.indptr
         return int(indptr[column + 1] - indptr[column])
+
+    def body_doc_freq(self, term: str) -> int | None:
+        """Return how many passages contain a term outside their head (the article title).
+
+        None when the index was built without ``head_lengths`` (heads unknown).
+        """
+        if self._head_only is None:
+            return None
+        column = self._vocabulary.get(term)
+        if column is None:
+            return 0
+        return self.doc_freq(term) - int(self._head_only[column])
 
     # -- queries -----------------------------------------------------------------------
 
@@ -245,6 +265,8 @@ class BM25Index:
             "indptr": self._matrix.indptr,
             "indices": self._matrix.indices,
             "data": self._matrix.data,
+            "has_heads": np.array(self._head_only is not None),
+            "head_only": self._head_only if self._head_only is not None else np.zeros(0, np.int64),
         }
         path = Path(path)
         partial = path.with_name(path.name + ".partial")
@@ -271,6 +293,14 @@ class BM25Index:
             index._doc_len = stored["doc_len"]
             data, indices, indptr = stored["data"], stored["indices"], stored["indptr"]
             _check_arrays(len(index._doc_len), len(terms), index._idf, data, indices, indptr)
+            index._head_only = None
+            if bool(stored["has_heads"]):
+                head_only = stored["head_only"]
+                if head_only.shape != (len(terms),) or np.any(head_only < 0):
+                    raise ValueError("damaged index file: head counts disagree with the terms")
+                if np.any(head_only > np.diff(indptr)):
+                    raise ValueError("damaged index file: head counts exceed the postings")
+                index._head_only = head_only
             index._matrix = sparse.csc_array(
                 (data, indices, indptr), shape=(len(index._doc_len), len(terms))
             )
@@ -301,14 +331,61 @@ def _check_arrays(
         raise ValueError(f"damaged index file: {problems[0]}")
 
 
+def _head_lengths(
+    head_lengths: Sequence[int] | None, doc_len: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64] | None:
+    """Validate the per-passage head lengths (0 <= head <= passage length)."""
+    if head_lengths is None:
+        return None
+    heads = np.asarray(head_lengths, dtype=np.int64)
+    if heads.shape != doc_len.shape or np.any(heads < 0) or np.any(heads > doc_len):
+        raise ValueError("head_lengths needs one length per passage, within the passage")
+    return heads
+
+
+def _head_terms(
+    token_ids: npt.NDArray[np.int32],
+    lengths: npt.NDArray[np.int64],
+    heads: npt.NDArray[np.int64],
+    n_terms: int,
+) -> sparse.csr_array:
+    """Return the passage × term frequencies of the heads alone (first tokens of each passage)."""
+    starts = np.cumsum(lengths) - lengths
+    in_head = np.arange(len(token_ids)) - np.repeat(starts, lengths) < np.repeat(heads, lengths)
+    head = sparse.csr_array(
+        (np.ones(int(in_head.sum()), dtype=np.int32), token_ids[in_head], np.r_[0, heads.cumsum()]),
+        shape=(len(lengths), n_terms),
+    )
+    head.sum_duplicates()
+    return head
+
+
+def _head_only_counts(chunk: sparse.csr_array, head: sparse.csr_array) -> npt.NDArray[np.int64]:
+    """Count, per term id, the passages of a chunk whose only occurrences are in their head.
+
+    A passage has a term only in its head when its term frequency equals the head's.
+    """
+    n_terms = np.int64(chunk.shape[1])
+    rows = np.arange(chunk.shape[0], dtype=np.int64)
+    # (passage, term) keys in row-major order: the chunk's own order after sum_duplicates.
+    keys = np.repeat(rows, np.diff(chunk.indptr)) * n_terms + chunk.indices
+    head_keys = np.repeat(rows, np.diff(head.indptr)) * n_terms + head.indices
+    tf = chunk.data[np.searchsorted(keys, head_keys)]
+    return np.bincount(head.indices[tf == head.data], minlength=chunk.shape[1])
+
+
 def _count_terms(
-    corpus: Iterable[Sequence[str]], doc_len: npt.NDArray[np.int64]
-) -> tuple[dict[str, int], sparse.csr_array]:
-    """Return the vocabulary (ids in rank-bm25's term order) and a passage × term tf matrix.
+    corpus: Iterable[Sequence[str]],
+    doc_len: npt.NDArray[np.int64],
+    heads: npt.NDArray[np.int64] | None = None,
+) -> tuple[dict[str, int], sparse.csr_array, npt.NDArray[np.int64] | None]:
+    """Return the vocabulary (ids in rank-bm25's term order), a passage × term tf matrix and,
+    given head lengths, per term the passages that have it only in their head.
 
     Tokens become int32 ids chunk by chunk (no Python object per posting); scipy sums the
     duplicate ids of each passage into term frequencies.
     """
+    head_counts: list[npt.NDArray[np.int64]] = []
     vocabulary = _GrowingVocabulary()
     lookup = vocabulary.__getitem__
     docs = iter(corpus)
@@ -335,11 +412,15 @@ def _count_terms(
             )
             filled += count
         indptr = np.concatenate(([0], np.cumsum(doc_len[start:end])))
+        if heads is not None:  # before the chunk's sum_duplicates, which may sort ids in place
+            head = _head_terms(token_ids, doc_len[start:end], heads[start:end], len(vocabulary))
         chunk = sparse.csr_array(
             (np.ones(n_tokens, dtype=np.int32), token_ids, indptr),
             shape=(end - start, len(vocabulary)),
         )
         chunk.sum_duplicates()  # sorts each passage's term ids and adds up repeats
+        if heads is not None:
+            head_counts.append(_head_only_counts(chunk, head))
         indices.append(chunk.indices)
         counts.append(chunk.data)
         nnz_per_doc.append(np.diff(chunk.indptr))
@@ -359,7 +440,12 @@ def _count_terms(
         ),
         shape=(n_docs, len(vocabulary)),
     )
-    return dict(vocabulary), tf
+    head_only = None
+    if heads is not None:
+        head_only = np.zeros(len(vocabulary), dtype=np.int64)
+        for counts_of_chunk in head_counts:
+            head_only[: len(counts_of_chunk)] += counts_of_chunk
+    return dict(vocabulary), tf, head_only
 
 
 def _index_dtype(nnz: int) -> type[np.signedinteger]:

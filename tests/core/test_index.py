@@ -274,3 +274,42 @@ def test_matching_marks_passages_with_any_query_term_even_at_zero_score() -> Non
     assert index.matching(["a"]).tolist() == [True, True]
     assert index.matching(["c", "zzz"]).tolist() == [False, True]
     assert BM25Index([]).matching(["a"]).tolist() == []
+
+
+headed_corpora = st.lists(
+    st.tuples(st.lists(st.sampled_from(VOCABULARY), max_size=3), passages), max_size=25
+)
+
+
+@PROPERTY
+@given(corpus=headed_corpora, chunk_tokens=st.sampled_from([1 << 21, 3]))
+def test_body_doc_freq_counts_passages_with_the_term_outside_their_head(
+    corpus: list[tuple[list[str], list[str]]], chunk_tokens: int
+) -> None:
+    """body_doc_freq counts the passages whose tokens after the head contain the term."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("bot.core.index._CHUNK_TOKENS", chunk_tokens)
+        index = BM25Index(
+            [head + body for head, body in corpus], head_lengths=[len(h) for h, _ in corpus]
+        )
+    for term in [*VOCABULARY, *UNKNOWN]:
+        assert index.body_doc_freq(term) == sum(term in body for _, body in corpus)
+
+
+def test_body_doc_freq_is_unknown_without_heads_and_survives_save_load(tmp_path: Path) -> None:
+    """Without head lengths the index cannot tell heads apart; with them the counts persist."""
+    assert BM25Index([["a", "b"]]).body_doc_freq("a") is None
+    index = BM25Index([["t", "a"], ["t", "t"], ["t", "b"]], head_lengths=[1, 1, 1])
+    assert [index.body_doc_freq(t) for t in ("t", "a", "zz")] == [1, 1, 0]
+    index.save(tmp_path / "i.npz")
+    loaded = BM25Index.load(tmp_path / "i.npz")
+    assert [loaded.body_doc_freq(t) for t in ("t", "a", "zz")] == [1, 1, 0]
+    BM25Index([["a"]]).save(tmp_path / "plain.npz")
+    assert BM25Index.load(tmp_path / "plain.npz").body_doc_freq("a") is None
+
+
+def test_head_lengths_must_fit_their_passages() -> None:
+    """A head longer than its passage, negative, or a missing one is refused."""
+    for heads in ([2], [-1], [0, 0]):
+        with pytest.raises(ValueError, match="head_lengths"):
+            BM25Index([["a"]], head_lengths=heads)

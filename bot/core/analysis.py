@@ -10,7 +10,7 @@ from itertools import chain
 
 import Stemmer
 
-from bot.core.lexicon import canonical_form
+from bot.core.lexicon import canonical_form, compound_number
 from bot.core.stopwords import ENGLISH_STOPWORDS
 
 # Typographic variants people paste from articles but never type.
@@ -90,6 +90,9 @@ def _split_word(word: str) -> list[str]:
     """Split a compound into searchable pieces: `s-400` → `s400`, `400`; `well-known` → parts."""
     word = re.sub(r"'s$", "", word).replace("'", "")
     parts = [p for p in re.split(r"[-/]", word) if p]
+    number = compound_number(parts)
+    if number is not None:
+        return [number]
     if len(parts) > 1 and _HAS_DIGIT.search(word):
         # Model numbers are typed as `S-400`, `S400` or `S 400`: index the glued form and the parts.
         return ["".join(parts), *parts]

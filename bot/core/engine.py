@@ -16,7 +16,7 @@ from bot.core.followup import context_terms, is_follow_up
 from bot.core.index import BM25Index, IdfMode
 from bot.core.models import Article, KnowledgeBase, Passage
 
-ANALYZER_VERSION = "a2"
+ANALYZER_VERSION = "a3"
 
 
 @dataclass(frozen=True, slots=True)

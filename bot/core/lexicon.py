@@ -1,4 +1,4 @@
-"""English word forms a stemmer cannot join: irregular verbs and British/American spellings."""
+"""Word forms a stemmer cannot join: irregular verbs, British spellings, number words."""
 
 from __future__ import annotations
 
@@ -112,8 +112,67 @@ _KEEP = frozenset(
 )
 
 
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen \
+fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_UNIT_ORDINALS = "zeroth first second third fourth fifth sixth seventh eighth ninth tenth \
+eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth \
+nineteenth".split()
+_TEN_ORDINALS = (
+    "twentieth thirtieth fortieth fiftieth sixtieth seventieth eightieth ninetieth".split()
+)
+_AMBIGUOUS = frozenset({"one", "first", "second"})
+# Number words → digits ("ten" ~ "10"), ordinals → digits + "th" ("tenth" ~ "10th"),
+# kept apart so that "third series" does not match "three episodes". "one", "first" and
+# "second" stay words: they are as often a pronoun, "at first" or the unit of time.
+NUMBER_WORDS: dict[str, str] = {
+    **{w: str(n) for n, w in enumerate(_UNITS) if w not in _AMBIGUOUS},
+    **{w: str(20 + 10 * n) for n, w in enumerate(_TENS)},
+    **{w: f"{n}th" for n, w in enumerate(_UNIT_ORDINALS) if w not in _AMBIGUOUS},
+    **{w: f"{20 + 10 * n}th" for n, w in enumerate(_TEN_ORDINALS)},
+}
+_TENS_WORDS = frozenset(_TENS)
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_DECADE = re.compile(r"^(\d+0)s$")  # 1960s (1960's loses its 's before this)
+
+
+def number_value(word: str) -> str | None:
+    """Digits for a number word, ordinal or decade ("ten" → "10", "tenth" → "10th")."""
+    value = NUMBER_WORDS.get(word)
+    if value is not None:
+        return value
+    m = _ORDINAL.match(word)
+    if m:
+        n = m.group(1)
+        return {"1": "first", "2": "second"}.get(n, f"{n}th")  # as those two stay words
+    m = _DECADE.match(word)
+    return m.group(1) if m else None
+
+
+_ALL_UNITS = {w: n for n, w in enumerate(_UNITS) if 0 < n < 10}
+_ALL_UNIT_ORDINALS = {w: n for n, w in enumerate(_UNIT_ORDINALS) if 0 < n < 10}
+
+
+def compound_number(parts: list[str]) -> str | None:
+    """Digits for a hyphenated number ("twenty-five" → "25", "twenty-fifth" → "25th")."""
+    if len(parts) != 2 or parts[0] not in _TENS_WORDS:
+        return None
+    tens = int(NUMBER_WORDS[parts[0]])
+    if parts[1] in _ALL_UNITS:
+        return str(tens + _ALL_UNITS[parts[1]])
+    if parts[1] in _ALL_UNIT_ORDINALS:
+        return f"{tens + _ALL_UNIT_ORDINALS[parts[1]]}th"
+    return None
+
+
 def canonical_form(word: str) -> str:
-    """Map an irregular verb form to its base and a British spelling to the American one."""
+    """Map an irregular verb form to its base and a British spelling to the American one.
+
+    Number words, ordinals and decades become digits.
+    """
+    number = number_value(word)
+    if number is not None:
+        return number
     base = IRREGULAR_FORMS.get(word)
     if base is not None:
         return base

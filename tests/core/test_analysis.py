@@ -42,6 +42,27 @@ def test_years_and_numbers_are_kept() -> None:
     assert "35" in analyze("F-35")
 
 
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("tenth series", "10th series"),
+        ("twenty-five men", "25 men"),
+        ("in the 1960's", "in the 1960s"),
+        ("the twenty-first century", "the 21st century"),
+        ("seven hills", "7 hills"),
+        ("1st place", "first place"),
+    ],
+)
+def test_number_words_and_ordinals_meet_digits(typed: str, written: str) -> None:
+    """Number words, ordinals and decades are indexed as the digits people also write."""
+    assert analyze(typed) == analyze(written)
+
+
+def test_ordinals_stay_apart_from_cardinals() -> None:
+    """Ordinals are not cardinals: third series is not three series."""
+    assert analyze("third series") != analyze("three series")
+
+
 def test_stopwords_are_dropped_and_words_stemmed() -> None:
     """Function words go; content words are Snowball-stemmed."""
     assert analyze("What is the capital of the countries?") == ["capit", "countri"]

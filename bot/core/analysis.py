@@ -52,6 +52,7 @@ _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\
 # A word, or a hyphen/slash compound such as S-400, F-35, Lockheed-Martin, Artsakh/Nagorno.
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*(?:[-/][^\W_]+(?:'[^\W_]+)*)*")
 _HAS_DIGIT = re.compile(r"\d")
+_HAS_UPPER = re.compile(r"[A-Z]")
 _MARKS = frozenset({"Mn", "Me"})
 
 _stemmer = Stemmer.Stemmer("english")
@@ -107,7 +108,7 @@ def _stem(word: str) -> str:
 def words(text: str) -> list[str]:
     """Normalized words of `text`, before stopword removal and stemming."""
     pieces: list[str] = []
-    for match in _WORD.finditer(normalize(text)):
+    for match in _WORD.finditer(_fold_dotted(normalize(text))):
         pieces.extend(_split_word(match.group()))
     return pieces
 
@@ -125,10 +126,49 @@ def _word_terms(word: str) -> tuple[str, ...]:
     return tuple(_stem(w) for w in _split_word(word) if is_content_word(w))
 
 
-def analyze(text: str) -> list[str]:
-    """Turn text into BM25 terms: normalized, stopwords dropped, Snowball-stemmed."""
+# Dotted acronyms, folded to their letters: "U.S." → "us", "N.A.T.O." → "nato".
+_DOTTED = re.compile(r"(?<![^\W_])(?:[^\W\d_]\.){2,}")
+# A run of two or more capitalised words ("United States", "Countering America's Adversaries
+# Through Sanctions Act"), possibly joined by lower-case connectors ("Bank of America").
+_CAPITALISED_RUN = re.compile(
+    r"(?<![^\W_])[A-Z][^\W_]*(?:['’][^\W_]+)?"
+    r"(?: (?:(?:of|and|for|the|on|in|at|to|de) )*[A-Z][^\W_]*(?:['’][^\W_]+)?)+"
+)
+
+
+def _fold_dotted(text: str) -> str:
+    return _DOTTED.sub(lambda m: m.group().replace(".", ""), text) if "." in text else text
+
+
+def acronyms(text: str) -> list[str]:
+    """The initials of each run of capitalised words, as terms ("United States" → `us`).
+
+    Lets a question's acronym (US, NATO, CAATSA) find the spelled-out name; a leading
+    capitalised stopword ("The United States") is left out too.
+    """
+    out: list[str] = []
+    for m in _CAPITALISED_RUN.finditer(text):
+        caps = [w for w in m.group().split(" ") if w[0].isupper()]
+        if normalize(caps[0]) in ENGLISH_STOPWORDS:
+            caps = caps[1:]
+        if len(caps) >= 2:
+            initials = normalize("".join(w[0] for w in caps))
+            if is_content_word(initials):
+                out.append(_stem(initials))
+    return out
+
+
+def analyze(text: str, names: bool = True) -> list[str]:
+    """Turn text into BM25 terms: normalized, stopwords dropped, Snowball-stemmed.
+
+    With `names` (passages), the initials of capitalised names follow as extra terms (see
+    `acronyms`); questions are analyzed without, so "Peyton Manning" does not ask for `pm`.
+    """
     # Same as [_stem(w) for w in words(text) if is_content_word(w)], word by cached word.
-    return list(chain.from_iterable(map(_word_terms, _WORD.findall(normalize(text)))))
+    terms = list(
+        chain.from_iterable(map(_word_terms, _WORD.findall(_fold_dotted(normalize(text)))))
+    )
+    return terms + acronyms(text) if names and _HAS_UPPER.search(text) else terms
 
 
 def term_words(text: str) -> dict[str, str]:

@@ -192,7 +192,7 @@ def focus_terms(question: str, limit: int = 2) -> set[str]:
             for nxt in ws[i + 1 : i + 1 + limit]:
                 if not is_content_word(nxt):
                     break
-                found.extend(analyze(nxt))
+                found.extend(analyze(nxt, names=False))
             if found:
                 return set(found)
     return set()
@@ -440,7 +440,7 @@ class Composer:
         focus = focus_terms(question) & terms
         context = set(context_terms) - terms
         top_score = candidates[0].score or 1.0
-        pairs = _pairs(analyze(question))
+        pairs = _pairs(analyze(question, names=False))
         out = []
         for rank, cand in enumerate(candidates[: tuning.passages_considered]):
             text = cand.passage.text

@@ -16,7 +16,7 @@ from bot.core.followup import context_terms, is_follow_up
 from bot.core.index import BM25Index, IdfMode
 from bot.core.models import Article, KnowledgeBase, Passage
 
-ANALYZER_VERSION = "a3"
+ANALYZER_VERSION = "a4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +189,11 @@ class Engine:
 
     def search(self, query: str, k: int = 10) -> list[SearchResult]:
         """The best passages for a query, best first (BM25, title included)."""
-        return self._rank(analyze(query), (), k)
+        return self._rank(analyze(query, names=False), (), k)
 
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""
-        terms = analyze(question)
+        terms = analyze(question, names=False)
         borrowed: list[str] = []
         if previous is not None and (is_follow_up(question) or not terms):
             borrowed = [t for t in previous.context_terms if t not in terms]
@@ -221,7 +221,7 @@ class Engine:
 
     def draft(self, question: str) -> Draft:
         """Compose a stand-alone question's draft, with its support figures (for evaluation)."""
-        return self._compose(question, analyze(question), [])
+        return self._compose(question, analyze(question, names=False), [])
 
     def _compose(self, question: str, terms: list[str], borrowed: list[str]) -> Draft:
         hits = self._rank(terms, borrowed, self.config.candidates)

@@ -171,5 +171,8 @@ ENGLISH_STOPWORDS: frozenset[str] = frozenset(
         "might",
         "must",
         "shall",
+        # Latin abbreviations, once their dots are folded away ("e.g." → "eg").
+        "eg",
+        "ie",
     ]
 )

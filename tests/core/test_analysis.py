@@ -63,6 +63,22 @@ def test_ordinals_stay_apart_from_cardinals() -> None:
     assert analyze("third series") != analyze("three series")
 
 
+def test_dotted_acronyms_fold_to_their_letters() -> None:
+    """Dotted acronyms (U.S., N.A.T.O.) are the words "us" and "nato", not lone letters."""
+    assert analyze("U.S. president") == analyze("US president") == ["us", "presid"]
+    assert analyze("N.A.T.O.") == ["nato"]
+    assert analyze("e.g. this") == []
+
+
+def test_capitalised_names_also_index_their_initials() -> None:
+    """A passage naming the United States or the Countering America’s Adversaries Through
+    Sanctions Act can be found by "US" or "CAATSA"; questions do not get initials."""
+    assert "us" in analyze("The United States fears")
+    assert "caatsa" in analyze("under the Countering America’s Adversaries Through Sanctions Act")
+    assert "fbi" in analyze("the Federal Bureau of Investigation")
+    assert analyze("Who is Peyton Manning?", names=False) == ["peyton", "man"]
+
+
 def test_stopwords_are_dropped_and_words_stemmed() -> None:
     """Function words go; content words are Snowball-stemmed."""
     assert analyze("What is the capital of the countries?") == ["capit", "countri"]

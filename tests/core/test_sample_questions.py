@@ -38,6 +38,8 @@ ANSWERABLE = [
     ("What missile system could Turkey buy from Russia?", "S-400"),
     ("Who reported that Russia and Turkey are close to a new deal?", "Reuters"),
     ("Which president imposed sanctions on Ankara?", "Biden"),
+    ("what does caatsa stand for", "Countering America’s Adversaries Through Sanctions Act"),
+    ("What does the U.S. fear?", "intelligence on the stealth capabilities"),
     ("Under which act were sanctions imposed on Turkey?", "Countering America"),
     ("When was the sanctions act originally passed?", "2017"),
     ("Who is the president of Turkey?", "Erdoğan"),

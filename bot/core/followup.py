@@ -53,8 +53,8 @@ def names_in(text: str) -> list[str]:
 
 def context_terms(question: str, answer_text: str) -> list[str]:
     """Terms a follow-up should borrow: the previous question's and the answer's named things."""
-    terms = analyze(question)
+    terms = analyze(question, names=False)
     for name in names_in(answer_text):
-        terms.extend(analyze(name))
+        terms.extend(analyze(name, names=False))
     seen: set[str] = set()
     return [t for t in terms if not (t in seen or seen.add(t))]

@@ -17,7 +17,8 @@ _segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
 _PLAIN_CHARS = re.compile(r"(?:[^\W_]|[ ,;:'’“”()\[\]\"%$&/.?+=~·°£€×–—−-])*")
 _TERMINATOR = re.compile(r"[.?]")
 # What pysbd may read as list items: `(a)`, `b)`, `(iv)`; and numbered ones, `2) `.
-_LETTER_ITEM = re.compile(r"(?:^|[\s(])[a-z]+\)")
+# Only single letters and roman numerals count as letters of a list there.
+_LETTER_ITEM = re.compile(r"(?:^|[\s(])(?:[a-zA-Z]|[ivxlcdmIVXLCDM]+)\)")
 _NUMBER_ITEM = re.compile(r"\d{1,2}(?=\)\s)")  # pysbd's NUMBERED_LIST_PARENS_REGEX
 _ABBREVIATIONS = frozenset(
     a.lower()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import bot.core.engine
+import bot.knowledge
 from bot.core.analysis import analyze
 from bot.core.engine import Engine
 from bot.core.index import BM25Index
+from bot.core.loader import load_knowledge
+from bot.core.models import Article
 from bot.knowledge import build_engine, load_knowledge_base
 from bot.settings import Settings
 
@@ -158,3 +162,88 @@ def test_an_unwritable_cache_folder_still_serves(
         engine = _engine(settings)
     assert engine.passage_count > 0
     assert "could not persist" in caplog.text
+
+
+# --- the parse cache: unchanged files are not parsed again --------------------------------
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the article ids that `parse_article` really parses."""
+    parsed: list[str] = []
+    real = bot.knowledge.parse_article
+
+    def counting(article_id: str, text: str) -> Article:
+        parsed.append(article_id)
+        return real(article_id, text)
+
+    monkeypatch.setattr(bot.knowledge, "parse_article", counting)
+    return parsed
+
+
+def test_unchanged_files_are_rebuilt_from_the_parse_cache_not_parsed(
+    settings: Settings, knowledge_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second load parses nothing and gives an equal knowledge base (every field)."""
+    first = load_knowledge_base(settings)
+    parsed = _count_parses(monkeypatch)
+    second = load_knowledge_base(settings)
+    assert parsed == []
+    assert second == first == load_knowledge(knowledge_dir)
+    assert _answers(build_engine(second, settings)) == _answers(build_engine(first, settings))
+
+
+def test_changed_added_and_removed_files_are_detected(
+    settings: Settings, knowledge_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only changed and new files are parsed; a removed file is gone; a touched one is reused."""
+    (knowledge_dir / "extra.md").write_text("# Extra\n\nA first extra paragraph.\n")
+    (knowledge_dir / "gone.md").write_text("# Gone\n\nThis article will be deleted.\n")
+    load_knowledge_base(settings)
+    (knowledge_dir / "extra.md").write_text("# Extra\n\nThe extra paragraph was edited.\n")
+    (knowledge_dir / "gone.md").unlink()
+    (knowledge_dir / "new.md").write_text("# New\n\nA brand new article.\n")
+    touched = next(knowledge_dir.glob("*.txt"))
+    os.utime(touched, ns=(1, 1))  # same content, another mtime: still the same article
+    parsed = _count_parses(monkeypatch)
+    kb = load_knowledge_base(settings)
+    assert sorted(parsed) == ["extra.md", "new.md"]
+    assert kb == load_knowledge(knowledge_dir)
+    assert "gone.md" not in {a.id for a in kb.articles}
+    parsed.clear()
+    assert load_knowledge_base(settings) == kb and parsed == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda path: path.write_bytes(b"not a cache"), id="garbage"),
+        pytest.param(lambda path: path.write_bytes(path.read_bytes()[:200]), id="truncated"),
+        pytest.param(lambda path: _rewrite(path, spans=lambda s: s + 10_000), id="spans-outside"),
+        pytest.param(lambda path: _rewrite(path, spans=lambda s: s[::-1]), id="spans-reordered"),
+    ],
+)
+def test_a_damaged_parse_cache_is_ignored(settings: Settings, knowledge_dir: Path, damage) -> None:
+    """Whatever is wrong with the parse cache, the knowledge base equals a fresh parse."""
+    load_knowledge_base(settings)
+    damage(settings.cache_dir / "articles.parsed")
+    assert load_knowledge_base(settings) == load_knowledge(knowledge_dir)
+
+
+def _rewrite(path: Path, **changes) -> None:
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    for name, change in changes.items():
+        arrays[name] = change(arrays[name])
+    with path.open("wb") as file:
+        np.savez(file, **arrays)
+
+
+def test_a_changed_parser_ignores_the_parse_cache(
+    settings: Settings, knowledge_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache is tied to the loader's code: another fingerprint means parsing everything."""
+    load_knowledge_base(settings)
+    monkeypatch.setattr(bot.knowledge, "_parser_fingerprint", lambda: "another parser")
+    parsed = _count_parses(monkeypatch)
+    load_knowledge_base(settings)
+    assert len(parsed) == len(list(knowledge_dir.glob("*.*")))

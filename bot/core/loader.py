@@ -6,6 +6,7 @@ import bisect
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -259,8 +260,16 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def load_article_file(root: Path, path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Article:
-    """Read and parse one file inside `root`; raise ArticleRefused with the reason."""
+def load_article_file(
+    root: Path,
+    path: Path,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    parse: Callable[[str, str], Article] = parse_article,
+) -> Article:
+    """Read and parse one file inside `root`; raise ArticleRefused with the reason.
+
+    `parse` turns (article id, text) into the article: `parse_article` or a cache of it.
+    """
     if path.is_symlink():
         raise ArticleRefused("symbolic link (refused)")
     resolved_root = root.resolve()
@@ -269,10 +278,14 @@ def load_article_file(root: Path, path: Path, max_bytes: int = DEFAULT_MAX_FILE_
         raise ArticleRefused("path escapes the knowledge folder")
     if not resolved.is_file():
         raise ArticleRefused("not a regular file")
-    return parse_article(_rel(root, path), _read_text(resolved, max_bytes))
+    return parse(_rel(root, path), _read_text(resolved, max_bytes))
 
 
-def load_knowledge(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> KnowledgeBase:
+def load_knowledge(
+    root: Path,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    parse: Callable[[str, str], Article] = parse_article,
+) -> KnowledgeBase:
     """Load every article under `root`; bad files become problems, the rest loads."""
     if not root.exists():
         raise FileNotFoundError(f"knowledge folder not found: {root}")
@@ -282,7 +295,7 @@ def load_knowledge(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> 
     articles: list[Article] = []
     for path in files:
         try:
-            articles.append(load_article_file(root, path, max_file_bytes))
+            articles.append(load_article_file(root, path, max_file_bytes, parse))
         except ArticleRefused as exc:
             problems.append(LoadProblem(_rel(root, path), str(exc)))
         except OSError as exc:

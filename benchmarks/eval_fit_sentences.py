@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     composer = engine.composer
     xs, ys, groups = [], [], []
     for r in tqdm(pool, desc="features", leave=False):
-        terms = analyze(r["question"])
+        terms = analyze(r["question"], names=False)
         hits = engine.search(r["question"], engine.config.candidates)
         if not terms or not hits:
             continue

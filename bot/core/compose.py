@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from bot.core.analysis import analyze, is_content_word, term_words, words
+from bot.core.analysis import analyze, is_content_word, normalize, term_words, words
 from bot.core.answers import Citation, Evidence
 from bot.core.models import Article, Passage
 from bot.core.sentences import sentence_spans
@@ -198,6 +198,78 @@ def focus_terms(question: str, limit: int = 2) -> set[str]:
     return set()
 
 
+_ARTICLES = frozenset({"the", "a", "an"})
+_ASKS_WHO = re.compile(r"\bwho(?:m|se)?\b", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"([^\W_]+)(?:'s|s')\s+([^\W_]+)(?:\s+([^\W_]+))?")
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+
+def qualified_heads(question: str) -> tuple[set[str], set[str]]:
+    """What the question asks about and whose: (`prime`, `minist`) and `turkey` in "the prime
+    minister of Turkey" or "Turkey's prime minister"; empty sets when it has no such phrase."""
+    ws = words(question)
+    heads: set[str] = set()
+    modifiers: set[str] = set()
+    for i, w in enumerate(ws[1:-1], start=1):
+        if w != "of" or not is_content_word(ws[i - 1]):
+            continue
+        j = i + 1
+        while j < len(ws) and ws[j] in _ARTICLES:
+            j += 1
+        if j < len(ws) and is_content_word(ws[j]):
+            modifiers.update(analyze(ws[j], names=False))
+            for k in (i - 1, i - 2):
+                if k >= 0 and is_content_word(ws[k]):
+                    heads.update(analyze(ws[k], names=False))
+                else:
+                    break
+    for m in _POSSESSIVE.finditer(normalize(question)):
+        owner, *after = m.groups()
+        if is_content_word(owner) and is_content_word(after[0]):
+            modifiers.update(analyze(owner, names=False))
+            heads.update(t for a in after if a and is_content_word(a) for t in analyze(a, False))
+    return heads - modifiers, modifiers
+
+
+def names_another(
+    sentence: str, heads: set[str], modifiers: set[str], aliases: dict[str, str]
+) -> bool:
+    """The sentence qualifies the asked-about head with another name ("*Armenian* Prime
+    Minister" for "the prime minister of Turkey") and never with the question's own."""
+
+    def terms_of(token: str) -> set[str]:
+        return {aliases.get(t, t) for t in analyze(token, names=False)}
+
+    tokens = [m.group() for m in _TOKEN.finditer(sentence)]
+    other = own = False
+    k = 0
+    while k < len(tokens):
+        if not terms_of(tokens[k]) & heads:
+            k += 1
+            continue
+        end = k
+        while end + 1 < len(tokens) and terms_of(tokens[end + 1]) & heads:
+            end += 1
+        qualifiers = []
+        if k > 0 and tokens[k - 1][0].isupper():
+            qualifiers.append(tokens[k - 1])
+        j = end + 1
+        if j < len(tokens) and tokens[j] == "of":
+            j += 1
+            while j < len(tokens) and tokens[j].casefold() in _ARTICLES:
+                j += 1
+            if j < len(tokens) and tokens[j][0].isupper():
+                qualifiers.append(tokens[j])
+        for q in qualifiers:
+            found = terms_of(q)
+            if found & modifiers:
+                own = True
+            elif found:
+                other = True
+        k = end + 1
+    return other and not own
+
+
 def _satisfies(kind: str | None, sentence: str, question_terms: set[str]) -> bool:
     if kind == "number":
         return bool(_NUMBER.search(sentence))
@@ -368,6 +440,20 @@ class Composer:
             return self._abstain(reason, evidence, support)
 
         best = self._with_antecedent(best)
+        if _ASKS_WHO.search(question):
+            heads, modifiers = qualified_heads(question)
+            if (
+                heads
+                and modifiers
+                and not modifiers & best.terms
+                and names_another(self._sentence(best), heads, modifiers, aliases)
+            ):
+                # "Who is the prime minister of Turkey?" answered with Armenia's: the sentence
+                # names someone, but not of what the question asks about.
+                shown = term_words(question)
+                named = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(modifiers))
+                reason = f"the passages name one, but not of {named}"
+                return self._abstain(reason, evidence, support)
         chosen = [best]
         covered_terms = set(best.terms)
         length = len(_quote_text(self._sentence(best)))

@@ -71,6 +71,7 @@ OFF_TOPIC = [
     "What's the population of Brazil?",
     "Which planet is the largest in the solar system?",
     "What is the tallest mountain in Armenia?",
+    "Who is the prime minister of Turkey?",  # the article names Armenia's, not Turkey's
 ]
 
 CONVERSATIONS = [

@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import pairwise
+from itertools import pairwise, repeat
 from pathlib import Path
 
 import numpy as np
@@ -190,7 +190,9 @@ class ParseCache:
         ):
             raise ValueError("parse cache arrays disagree")
         self._ids, self._meta, self._first = ids, meta, first.tolist()
-        self._spans, self._pids, self._text_hashes = spans.tolist(), pids, text_hashes
+        # Flat lists: a list per passage (spans.tolist()) costs ~1 µs more each.
+        self._starts, self._ends = spans[:, 0].tolist(), spans[:, 1].tolist()
+        self._pids, self._text_hashes = pids, text_hashes
         self._known = {aid: (h, row) for row, (aid, h) in enumerate(zip(ids, hashes, strict=True))}
 
     def parse(self, article_id: str, text: str) -> Article:
@@ -212,13 +214,20 @@ class ParseCache:
     def _article(self, article_id: str, text: str, content_hash: str, row: int) -> Article | None:
         title, url, published, author, tags = self._meta[row]
         first, last = self._first[row], self._first[row + 1]
-        spans = self._spans[first:last]
-        if spans[-1][1] > len(text):
+        if self._ends[last - 1] > len(text):
             return None  # spans outside the file: a foreign cache
-        pids, hashes = self._pids, self._text_hashes
+        starts, ends = self._starts[first:last], self._ends[first:last]
         passages = tuple(
-            Passage(pids[first + i], article_id, i, text[start:end], start, end, hashes[first + i])
-            for i, (start, end) in enumerate(spans)
+            map(
+                Passage,
+                self._pids[first:last],
+                repeat(article_id),
+                range(last - first),
+                [text[a:b] for a, b in zip(starts, ends, strict=True)],
+                starts,
+                ends,
+                self._text_hashes[first:last],
+            )
         )
         return Article(
             id=article_id,

@@ -8,8 +8,11 @@ rank-bm25's crashes on empty corpora stay out of this class.
 
 from __future__ import annotations
 
+import mmap
 import os
-from collections.abc import Iterable, Sequence
+import struct
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice, pairwise
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args
@@ -291,7 +294,11 @@ class BM25Index:
             index._vocabulary = dict(zip(terms, range(len(terms)), strict=True))
             index._idf = stored["idf"]
             index._doc_len = stored["doc_len"]
-            data, indices, indptr = stored["data"], stored["indices"], stored["indptr"]
+            indptr = stored["indptr"]
+            # The postings (most of the file) are mapped, not copied: start-up does not pay
+            # for reading them and their pages stay shared with the page cache.
+            mapped = _map_members(Path(path), ("data", "indices"))
+            data, indices = mapped["data"], mapped["indices"]
             _check_arrays(len(index._doc_len), len(terms), index._idf, data, indices, indptr)
             index._head_only = None
             if bool(stored["has_heads"]):
@@ -305,6 +312,61 @@ class BM25Index:
                 (data, indices, indptr), shape=(len(index._doc_len), len(terms))
             )
         return index
+
+
+def _map_members(path: Path, names: Sequence[str]) -> dict[str, npt.NDArray]:
+    """Memory-map arrays stored (uncompressed, as ``np.savez`` writes them) in an .npz file.
+
+    Falls back to reading a member that cannot be mapped (compressed, or not a plain array).
+    """
+    out: dict[str, npt.NDArray] = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        whole = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+        for name in names:
+            info = archive.getinfo(f"{name}.npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                with archive.open(info) as member:
+                    out[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
+            raw.seek(info.header_offset)
+            local = raw.read(30)
+            if local[:4] != b"PK\x03\x04":
+                raise ValueError("damaged index file: bad zip member header")
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            start = info.header_offset + 30 + name_len + extra_len
+            raw.seek(start)
+            version = np.lib.format.read_magic(raw)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(raw)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(raw)
+            count = int(np.prod(shape, dtype=np.int64))
+            offset = raw.tell()
+            if dtype.hasobject or fortran or len(shape) != 1:
+                raise ValueError("damaged index file: postings are not flat arrays")
+            if offset + count * dtype.itemsize > start + info.file_size:
+                raise ValueError("damaged index file: a member is truncated")
+            out[name] = np.frombuffer(whole, dtype=dtype, count=count, offset=offset)
+    return out
+
+
+def _all_chunks(array: npt.NDArray, test: Callable[[npt.NDArray], bool]) -> bool:
+    """Test an array slice by slice; a mapped array's pages are dropped after each slice, so
+    checking a large index never holds all of it in this process at once."""
+    for start in range(0, len(array), _WEIGHT_SLICE):
+        passed = test(array[start : start + _WEIGHT_SLICE])
+        _release(array)
+        if not passed:
+            return False
+    return True
+
+
+def _release(array: npt.NDArray) -> None:
+    """Drop a mapped array's pages from this process (they stay in the page cache)."""
+    base = array.base
+    mapping = base.obj if isinstance(base, memoryview) else base
+    if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def _check_arrays(
@@ -323,9 +385,9 @@ def _check_arrays(
         problems.append("postings offsets are not monotonic")
     if data.shape != indices.shape or data.dtype != np.float64:
         problems.append("postings arrays disagree")
-    elif len(indices) and (indices.min() < 0 or indices.max() >= n_docs):
+    elif not _all_chunks(indices, lambda part: part.min() >= 0 and part.max() < n_docs):
         problems.append("postings point outside the passages")
-    elif not np.all(np.isfinite(data)):
+    elif not _all_chunks(data, lambda part: bool(np.all(np.isfinite(part)))):
         problems.append("weights are not finite")
     if problems:
         raise ValueError(f"damaged index file: {problems[0]}")

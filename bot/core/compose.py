@@ -346,6 +346,18 @@ def _quote_text(text: str) -> str:
     return " ".join(text.split())
 
 
+def _marked_cuts(text: str, start: int, end: int) -> str:
+    """The quote as shown in the answer: "…" where it cuts a sentence (the citation's quote
+    itself stays a verbatim slice of the passage)."""
+    spans = sentence_spans(text)
+    shown = _quote_text(text[start:end])
+    if start not in {sp.start for sp in spans}:
+        shown = "…" + shown
+    if end not in {sp.end for sp in spans}:
+        shown += "…"
+    return shown
+
+
 @dataclass(slots=True)
 class _Scored:
     candidate: Candidate
@@ -491,7 +503,7 @@ class Composer:
                     passage_hash=p.text_hash,
                 )
             )
-            parts.append(f"{_quote_text(quote)} [{n}]")
+            parts.append(f"{_marked_cuts(p.text, s.start, s.end)} [{n}]")
         return Draft(" ".join(parts), False, None, citations, evidence, support)
 
     def _score_sentences(

@@ -129,3 +129,16 @@ def test_follow_ups_use_the_previous_turn(engine: Engine, turns: list[tuple[str,
 def test_question_set_is_large_enough() -> None:
     """The set covers at least 30 questions, follow-ups included (issue 3)."""
     assert len(ANSWERABLE) + len(OFF_TOPIC) + sum(len(c) for c in CONVERSATIONS) >= 30
+
+
+def test_cut_quotes_are_marked_and_citations_stay_verbatim(engine: Engine) -> None:
+    """A sentence trimmed to its clauses shows "…" in the answer; the citation's quote is
+    still an exact slice of the passage."""
+    answer = engine.answer("What did Pashinyan say in Parliament?")
+    assert not answer.abstained
+    assert "…" in answer.answer
+    for citation in answer.citations:
+        found = engine.passage(citation.passage_id)
+        assert found is not None
+        passage, _ = found
+        assert citation.quote in passage.text

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """One paragraph (or a piece of a long one) with its place in the source file."""
+class Passage(NamedTuple):
+    """One paragraph (or a piece of a long one) with its place in the source file.
+
+    Immutable like the dataclasses here, but a named tuple: start-up creates one per passage
+    (a million at scale), and a tuple is built about three times faster than a frozen
+    dataclass, which sets each field through object.__setattr__.
+    """
 
     id: str
     article_id: str

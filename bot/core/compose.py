@@ -130,7 +130,7 @@ class Draft:
 
 _YEAR_OR_DATE = re.compile(
     r"\b(1\d{3}|20\d{2})s?\b|\b(january|february|march|april|may|june|july|august|september|"
-    r"october|november|december|century|decade|today|yesterday|week|month|year)s?\b",
+    r"october|november|december|century|centuries|decade|today|yesterday|week|month|year)s?\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(

@@ -247,3 +247,13 @@ def test_a_changed_parser_ignores_the_parse_cache(
     parsed = _count_parses(monkeypatch)
     load_knowledge_base(settings)
     assert len(parsed) == len(list(knowledge_dir.glob("*.*")))
+
+
+def test_body_doc_freq_from_the_index_counts_passage_texts(settings: Settings) -> None:
+    """The body frequencies stored with the index are the passages whose own text has a term."""
+    engine = _engine(settings)
+    bodies = [set(analyze(p.text)) for p in engine.kb.passages]
+    titles = {t for a in engine.kb.articles for t in analyze(a.title)}
+    assert titles, "the bundled article has a title"
+    for term in [*engine.index._vocabulary, "zanzibarian"]:
+        assert engine.body_doc_freq(term) == sum(term in body for body in bodies)

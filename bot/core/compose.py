@@ -539,7 +539,7 @@ class Composer:
         context = set(context_terms) - terms
         top_score = candidates[0].score or 1.0
         pairs = _pairs(analyze(question, names=False))
-        out = []
+        out: list[tuple[Candidate, int, int, set[str], tuple[float, ...]]] = []
         for rank, cand in enumerate(candidates[: tuning.passages_considered]):
             text = cand.passage.text
             title_terms = set(_aliased(analyze(cand.article.title), aliases))

@@ -56,5 +56,4 @@ def context_terms(question: str, answer_text: str) -> list[str]:
     terms = analyze(question, names=False)
     for name in names_in(answer_text):
         terms.extend(analyze(name, names=False))
-    seen: set[str] = set()
-    return [t for t in terms if not (t in seen or seen.add(t))]
+    return list(dict.fromkeys(terms))  # first occurrence order, no repeats

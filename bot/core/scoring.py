@@ -46,7 +46,7 @@ def lucene_idf(n_docs: int, doc_freq: IntArray) -> FloatArray:
 
 def length_norm(doc_len: IntArray, k1: float, b: float, avgdl: float) -> FloatArray:
     """Return the per-passage denominator term ``k1 * (1 - b + b * |d| / avgdl)``."""
-    return k1 * (1 - b + b * doc_len / avgdl)
+    return np.asarray(k1 * (1 - b + b * doc_len / avgdl), dtype=np.float64)
 
 
 def bm25_weight(tf: IntArray, norm: FloatArray, idf: FloatArray, k1: float) -> FloatArray:

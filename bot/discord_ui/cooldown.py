@@ -18,6 +18,6 @@ class QuestionCooldown:
 
     def hit(self, user_id: int) -> None:
         """Count one question; raise CooldownError if the user is over the limit."""
-        retry_after = self._mapping.update_rate_limit(user_id)  # type: ignore[arg-type]
+        retry_after = self._mapping.update_rate_limit(user_id)
         if retry_after:
             raise CooldownError(max(1.0, retry_after))

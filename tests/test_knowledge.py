@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +258,14 @@ def test_body_doc_freq_from_the_index_counts_passage_texts(settings: Settings) -
     assert titles, "the bundled article has a title"
     for term in [*engine.index._vocabulary, "zanzibarian"]:
         assert engine.body_doc_freq(term) == sum(term in body for body in bodies)
+
+
+def test_a_replaced_engine_is_freed_although_the_collector_froze_it(settings: Settings) -> None:
+    """Loading freezes the collector's view (gc.freeze); an engine nobody uses any more must
+    still be freed, so repeated reloads do not keep every old knowledge base in memory."""
+    engine = _engine(settings)
+    engine.answer(QUESTIONS[0])
+    alive = weakref.ref(engine)
+    load_knowledge_base(settings)  # a reload's load freezes whatever is alive, this engine too
+    del engine
+    assert alive() is None

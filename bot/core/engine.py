@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -15,6 +17,8 @@ from bot.core.compose import Candidate, Composer, ComposerTuning, Draft
 from bot.core.followup import context_terms, is_follow_up
 from bot.core.index import BM25Index, IdfMode
 from bot.core.models import Article, KnowledgeBase, Passage
+
+_T = TypeVar("_T")
 
 ANALYZER_VERSION = "a4"
 
@@ -44,6 +48,19 @@ class SearchResult:
 def passage_terms(article: Article, passage: Passage) -> list[str]:
     """What the index sees of a passage: the article title counts as part of it."""
     return analyze(article.title) + analyze(passage.text)
+
+
+def _weakly(method: Callable[[str], _T]) -> Callable[[str], _T]:
+    """Call a bound method without keeping its object alive."""
+    weak = weakref.WeakMethod(method)
+
+    def call(term: str) -> _T:
+        bound = weak()
+        if bound is None:
+            raise ReferenceError("the engine behind this composer is gone")
+        return bound(term)
+
+    return call
 
 
 def passage_head_lengths(kb: KnowledgeBase) -> list[int]:
@@ -91,7 +108,12 @@ class Engine:
                 self._titled.setdefault(term, []).append(article)
         self._body_df: dict[str, int] = {}
         self._by_prefix: dict[str, list[str]] | None = None
-        self.composer = Composer(self.weight, self.config.tuning, self.related_terms)
+        # Callbacks through weak references: bound methods would make an engine ↔ composer
+        # cycle, and bot/knowledge.py's gc.freeze() keeps frozen cycles forever (every engine
+        # replaced by a reload leaked, with its knowledge base).
+        self.composer = Composer(
+            _weakly(self.weight), self.config.tuning, _weakly(self.related_terms)
+        )
 
     @property
     def passage_count(self) -> int:

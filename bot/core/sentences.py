@@ -60,6 +60,8 @@ def _plain_spans(text: str) -> tuple[Span, ...] | None:
         return None
     if " '" in text or " ‘" in text or (")" in text and _list_items(text)):
         return None
+    if any(q in text for q in '"“”'):
+        return None  # pysbd splits after some quotations ("“Yes” Paris." is two sentences)
     spans: list[Span] = []
     start = 0
     for terminator in _TERMINATOR.finditer(text):

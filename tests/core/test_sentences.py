@@ -92,3 +92,8 @@ def test_plain_prose_is_split_at_sentence_ends(text: str, expected: list[str]) -
 def test_tricky_text_goes_to_pysbd(text: str) -> None:
     """Text where pysbd applies one of its rules is not handled by the fast path."""
     assert sentences._plain_spans(text) is None
+
+
+def test_quotations_are_left_to_pysbd() -> None:
+    """Text with double quotes takes pysbd's path: it splits after some quotations."""
+    assert sentence_spans("“Yes” Paris.") == (sentences.Span(0, 5), sentences.Span(6, 12))

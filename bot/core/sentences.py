@@ -16,6 +16,8 @@ _segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
 # characters, and every `.`/`?` ends a sentence the plain way (see _plain_spans).
 _PLAIN_CHARS = re.compile(r"(?:[^\W_]|[ ,;:'’“”()\[\]\"%$&/.?+=~·°£€×–—−-])*")
 _TERMINATOR = re.compile(r"[.?]")
+# Letters pysbd uses as placeholders (or in its exclamation words): text holding one is its.
+_PYSBD_LETTERS = frozenset("ȸȹᓰᓱᓳᓴᓷᓸǃ")
 # What pysbd may read as list items: `(a)`, `b)`, `(iv)`; and numbered ones, `2) `.
 # Only single letters and roman numerals count as letters of a list there.
 _LETTER_ITEM = re.compile(r"(?:^|[\s(])(?:[a-zA-Z]|[ivxlcdmIVXLCDM]+)\)")
@@ -56,7 +58,9 @@ def _plain_spans(text: str) -> tuple[Span, ...] | None:
     outside double quotes and parentheses; no quote opens with `'`; nothing pysbd reads as a
     list item. Anything else: pysbd.
     """
-    if not _PLAIN_CHARS.fullmatch(text) or "--" in text or text[:1] in "'‘":
+    if not _PLAIN_CHARS.fullmatch(text) or "--" in text or text[:1] in "'‘(":
+        return None
+    if not _PYSBD_LETTERS.isdisjoint(text):
         return None
     if " '" in text or " ‘" in text or (")" in text and _list_items(text)):
         return None
@@ -79,6 +83,8 @@ def _plain_spans(text: str) -> tuple[Span, ...] | None:
             return None
         spans.append(Span(start, i + 1))
         start = i + 2
+        if text[start : start + 1] == "(":
+            return None  # pysbd ends a sentence after "(…)" opening one: `(See below) The`
     if start < len(text):
         spans.append(Span(start, len(text)))
     out = []

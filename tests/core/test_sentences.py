@@ -20,7 +20,8 @@ PLAIN = ["the", "war", "Paris", "ended", "in", "1990", "It", "He", "she", "cost"
 TRAPS = [
     "1990s", "12", "3", "Dr", "St", "Mr", "etc", "al", "no", "J", "U", "S", "US", "(i)",
     "(ii)", "a)", "b)", "1)", "2)", "(born", "1950)", '"Go', 'home"', "“Yes”", "'quoted'",
-    "[1]", "–", "—", "--", "F-35", "3.5", "e.g.", "i.e.", "…", "Yahoo!", "why?", "$5", "40%",
+    "[1]", "(Yes)", "–", "—", "--", "F-35", "3.5", "e.g.", "i.e.", "…", "Yahoo!", "why?", "$5",
+    "40%",
 ]  # fmt: skip
 SENTENCE_ENDS = [". ", ". ", "? ", '." ', ".) ", "! ", "... ", ".\n", "\n- ", ". ("]
 word = st.one_of(st.sampled_from(PLAIN), st.sampled_from(PLAIN), st.sampled_from(TRAPS))
@@ -86,6 +87,8 @@ def test_plain_prose_is_split_at_sentence_ends(text: str, expected: list[str]) -
         "The options were (a) to stay and (b) to go. Both failed.",  # list items
         "It rose 3.5 percent. Then it fell.",  # a decimal
         "Yahoo! Inc. was founded then.",  # exclamation words
+        "(See the map) The war ended.",  # a parenthesis opening a sentence
+        "It ended. (See the map) The war was over.",
         "First line\n- a list item",  # a list
     ],
 )

@@ -16,6 +16,10 @@ _segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
 # characters, and every `.`/`?` ends a sentence the plain way (see _plain_spans).
 _PLAIN_CHARS = re.compile(r"(?:[^\W_]|[ ,;:'’“”()\[\]\"%$&/.?+=~·°£€×–—−-])*")
 _TERMINATOR = re.compile(r"[.?]")
+# What may open a sentence that pysbd's boundary regex then closes early.
+_OPENERS = frozenset("\"“'‘(")
+_QUOTED_PARENS = re.compile(r'["”]\s\(.*\)\s["“]')  # pysbd's PARENS_BETWEEN_DOUBLE_QUOTES_REGEX
+_SLANTED = re.compile(r"[^“”]")
 # Letters pysbd uses as placeholders (or in its exclamation words): text holding one is its.
 _PYSBD_LETTERS = frozenset("ȸȹᓰᓱᓳᓴᓷᓸǃ")
 # What pysbd may read as list items: `(a)`, `b)`, `(iv)`; and numbered ones, `2) `.
@@ -58,14 +62,14 @@ def _plain_spans(text: str) -> tuple[Span, ...] | None:
     outside double quotes and parentheses; no quote opens with `'`; nothing pysbd reads as a
     list item. Anything else: pysbd.
     """
-    if not _PLAIN_CHARS.fullmatch(text) or "--" in text or text[:1] in "'‘(":
+    if not _PLAIN_CHARS.fullmatch(text) or "--" in text or text[:1] in _OPENERS:
         return None
     if not _PYSBD_LETTERS.isdisjoint(text):
         return None
     if " '" in text or " ‘" in text or (")" in text and _list_items(text)):
         return None
-    if any(q in text for q in '"“”'):
-        return None  # pysbd splits after some quotations ("“Yes” Paris." is two sentences)
+    if _QUOTED_PARENS.search(text):
+        return None  # pysbd's "parens between double quotes" rule rewrites such text
     spans: list[Span] = []
     start = 0
     for terminator in _TERMINATOR.finditer(text):
@@ -83,17 +87,23 @@ def _plain_spans(text: str) -> tuple[Span, ...] | None:
             return None
         spans.append(Span(start, i + 1))
         start = i + 2
-        if text[start : start + 1] == "(":
-            return None  # pysbd ends a sentence after "(…)" opening one: `(See below) The`
+        if text[start : start + 1] in _OPENERS:
+            # pysbd's boundary regex ends a sentence after a quotation or parenthesis that
+            # opens one and is followed by a capital: `“Yes” Paris.`, `(See below) The`.
+            return None
     if start < len(text):
         spans.append(Span(start, len(text)))
     out = []
     for span in spans:
         sentence = text[span.start : span.end]
         if sentence.count('"') % 2 or any(
-            sentence.count(a) != sentence.count(b) for a, b in ("()", "[]", "“”")
+            sentence.count(a) != sentence.count(b) for a, b in ("()", "[]")
         ):
             return None
+        if ("“" in sentence or "”" in sentence) and _SLANTED.sub("", sentence) != "“”" * (
+            sentence.count("“")
+        ):
+            return None  # slanted quotes must pair up inside the sentence, in order
         if trimmed := _trimmed(text, span.start, span.end):
             out.append(trimmed)
     return tuple(out)

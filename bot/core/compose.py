@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 from bot.core.analysis import analyze, is_content_word, normalize, term_words, words
@@ -297,6 +298,13 @@ def _proximity(sequence: Sequence[str], terms: set[str]) -> float:
     return (len(wanted) - 1) / max(best - 1, 1)
 
 
+@lru_cache(maxsize=20_000)
+def _passage_terms(title: str, text: str) -> frozenset[str]:
+    """A passage's terms with its article's title, as the index sees it (cached: the same
+    passages come back for question after question, and several steps need them)."""
+    return frozenset(analyze(title)) | frozenset(analyze(text))
+
+
 def _aliased(sequence: list[str], aliases: dict[str, str] | None) -> list[str]:
     """Read related terms as the question terms they stand for."""
     return [aliases.get(t, t) for t in sequence] if aliases else sequence
@@ -393,7 +401,7 @@ class Composer:
         wanted = set(query_terms)
         out = []
         for c in candidates:
-            present = set(analyze(c.article.title)) | set(analyze(c.passage.text))
+            present = _passage_terms(c.article.title, c.passage.text)
             out.append(
                 Evidence(
                     passage_id=c.passage.id,
@@ -439,7 +447,7 @@ class Composer:
         support, missing_terms = self._support(
             terms | set(context_terms), terms, candidates, best, aliases
         )
-        literal = set(analyze(best.candidate.article.title + "\n" + best.candidate.passage.text))
+        literal = _passage_terms(best.candidate.article.title, best.candidate.passage.text)
         if not literal & (terms | set(context_terms)):
             # Only look-alike words matched ("passwd" ~ "passed"): nothing the user typed.
             return self._abstain(
@@ -586,7 +594,7 @@ class Composer:
     ) -> tuple[Support, list[str]]:
         """The evidence's strength, and the heaviest question terms the best passage lacks."""
         present = [
-            set(_aliased(analyze(c.article.title) + analyze(c.passage.text), aliases))
+            {aliases.get(t, t) for t in _passage_terms(c.article.title, c.passage.text)}
             for c in candidates[: self.tuning.passages_considered]
         ]
         coverages = [self.coverage(terms, p) for p in present]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from pydantic import BaseModel
 
 from bot.core.models import KnowledgeBase
@@ -54,17 +52,13 @@ class KnowledgeDiff(BaseModel):
         return ", ".join(parts)
 
 
-def _keys(m: Mapping[str, str] | Iterable[str]) -> set[str]:
-    return set(m)
-
-
 def diff(old: Snapshot, new: Snapshot) -> KnowledgeDiff:
     """Compare two snapshots."""
     old_a, new_a = old.articles, new.articles
     return KnowledgeDiff(
-        articles_added=sorted(_keys(new_a) - _keys(old_a)),
+        articles_added=sorted(new_a.keys() - old_a.keys()),
         articles_changed=sorted(k for k in new_a.keys() & old_a.keys() if new_a[k] != old_a[k]),
-        articles_removed=sorted(_keys(old_a) - _keys(new_a)),
-        passages_added=len(_keys(new.passages) - _keys(old.passages)),
-        passages_removed=len(_keys(old.passages) - _keys(new.passages)),
+        articles_removed=sorted(old_a.keys() - new_a.keys()),
+        passages_added=len(new.passages.keys() - old.passages.keys()),
+        passages_removed=len(old.passages.keys() - new.passages.keys()),
     )

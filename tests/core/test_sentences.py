@@ -1,4 +1,4 @@
-"""Sentence spans: the plain-prose fast path splits exactly as pysbd does, or steps aside."""
+"""Sentence spans: exact, trimmed slices of the passage, in order, losing nothing."""
 
 from __future__ import annotations
 
@@ -8,95 +8,108 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bot.core.sentences as sentences
 from bot.core.loader import load_knowledge
-from bot.core.sentences import sentence_spans
+from bot.core.sentences import Span, sentence_spans
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
-# Words and marks around which pysbd has rules: abbreviations, initials, numbers, list items,
-# quotes, brackets, ellipses, exclamation words.
-PLAIN = ["the", "war", "Paris", "ended", "in", "1990", "It", "He", "she", "cost", "well-known"]
-TRAPS = [
+# Words and marks around which splitters have rules: abbreviations, initials, numbers, list
+# items, quotes, brackets, ellipses, exclamations, and text no splitter expects.
+WORDS = [
+    "the", "war", "Paris", "ended", "in", "1990", "It", "He", "she", "cost", "well-known",
     "1990s", "12", "3", "Dr", "St", "Mr", "etc", "al", "no", "J", "U", "S", "US", "(i)",
-    "(ii)", "a)", "b)", "1)", "2)", "(born", "1950)", '"Go', 'home"', "“Yes”", "'quoted'",
-    "[1]", "(Yes)", "–", "—", "--", "F-35", "3.5", "e.g.", "i.e.", "…", "Yahoo!", "why?", "$5",
-    "40%",
+    "(ii)", "a)", "1)", "(born", "1950)", '"Go', 'home"', "“Yes”", "'quoted'", "[1]", "–", "—",
+    "--", "F-35", "3.5", "e.g.", "i.e.", "…", "Yahoo!", "why?", "$5", "40%", "Ünïcode", "東京",
+    "🙂", "\u200b", "\t",
 ]  # fmt: skip
-SENTENCE_ENDS = [". ", ". ", "? ", '." ', ".) ", "! ", "... ", ".\n", "\n- ", ". ("]
-word = st.one_of(st.sampled_from(PLAIN), st.sampled_from(PLAIN), st.sampled_from(TRAPS))
-# Sentences of mostly plain words with a trap here and there, so both paths are exercised.
+ENDS = [". ", ". ", "? ", '." ', ".) ", "! ", "... ", ".\n", "\n\n", "\n- ", ". (", " "]
 sentence = st.tuples(
-    st.lists(word, min_size=1, max_size=6).map(" ".join), st.sampled_from(SENTENCE_ENDS)
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=6).map(" ".join),
+    st.sampled_from(ENDS),
 ).map(lambda s: s[0][:1].upper() + s[0][1:] + s[1])
-texts = st.lists(sentence, min_size=1, max_size=6).map(lambda parts: "".join(parts).strip())
+texts = st.one_of(
+    st.lists(sentence, min_size=1, max_size=6).map("".join),
+    st.text(max_size=300),  # anything at all
+)
 
 
-def _pysbd_spans(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[sentences.Span, ...]:
-    with monkeypatch.context() as patch:
-        patch.setattr(sentences, "_plain_spans", lambda _text: None)
-        sentence_spans.cache_clear()
-        spans = sentence_spans(text)
-    sentence_spans.cache_clear()
-    return spans
+def _check_spans(text: str, spans: tuple[Span, ...]) -> None:
+    cursor = 0
+    for span in spans:
+        assert cursor <= span.start < span.end <= len(text)
+        piece = text[span.start : span.end]
+        assert piece == piece.strip(), "a sentence is trimmed"
+        assert not text[cursor : span.start].strip(), "nothing between sentences is lost"
+        cursor = span.end
+    assert not text[cursor:].strip(), "nothing after the last sentence is lost"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(text=texts)
-def test_plain_path_splits_as_pysbd_or_declines(text: str) -> None:
-    """Whenever the fast path answers, its spans are pysbd's, on text full of pysbd's traps."""
-    plain = sentences._plain_spans(text)
-    if plain is not None:
-        with pytest.MonkeyPatch.context() as patch:
-            assert plain == _pysbd_spans(text, patch)
+def test_spans_are_ordered_trimmed_slices_that_lose_no_text(text: str) -> None:
+    _check_spans(text, sentence_spans(text))
 
 
-def test_plain_path_agrees_with_pysbd_on_the_bundled_articles(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Every bundled passage gets the same spans with and without the fast path."""
-    for passage in load_knowledge(KNOWLEDGE).passages:
-        sentence_spans.cache_clear()
-        assert sentence_spans(passage.text) == _pysbd_spans(passage.text, monkeypatch)
+def test_every_passage_of_the_bundled_articles_is_split_without_loss() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    assert kb.passages
+    for passage in kb.passages:
+        spans = sentence_spans(passage.text)
+        assert spans
+        _check_spans(passage.text, spans)
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("The war ended. Paris is calm? It is.", ["The war ended.", "Paris is calm?", "It is."]),
+        ("He met Dr. Smith. Then he left.", ["He met Dr. Smith.", "Then he left."]),
         (
-            "The war ended in 1990. Paris was rebuilt.",
-            ["The war ended in 1990.", "Paris was rebuilt."],
+            "The U.S. economy grew 3.5 percent. It was fast.",
+            ["The U.S. economy grew 3.5 percent.", "It was fast."],
         ),
-        ("Why did it end? Nobody knows.", ["Why did it end?", "Nobody knows."]),
-        ("  One sentence only  ", ["One sentence only"]),
+        ("“Prices rose,” he said. Next one!", ["“Prices rose,” he said.", "Next one!"]),
+        ('He said "Go home." Then he left.', ['He said "Go home."', "Then he left."]),
+        ("J. R. R. Tolkien wrote it. He was born.", ["J. R. R. Tolkien wrote it.", "He was born."]),
+        ("Use e.g. a pen, i.e. ink. Done.", ["Use e.g. a pen, i.e. ink.", "Done."]),
+        ("no punctuation at all", ["no punctuation at all"]),
     ],
-)
-def test_plain_prose_is_split_at_sentence_ends(text: str, expected: list[str]) -> None:
-    """Plain prose takes the fast path and is split at each `.`/`?` before a capital."""
-    spans = sentences._plain_spans(text)
-    assert spans is not None
-    assert [text[s.start : s.end] for s in spans] == expected
+)  # fmt: skip
+def test_sentences_end_where_a_reader_would_end_them(text: str, expected: list[str]) -> None:
+    assert [text[s.start : s.end] for s in sentence_spans(text)] == expected
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "He met Dr. Smith. Then he left.",  # an abbreviation pysbd knows
-        "It was signed by J. Smith. Then it was lost.",  # an initial
-        'He said "Stop. Now" and left.',  # a period inside quotes
-        "The options were (a) to stay and (b) to go. Both failed.",  # list items
-        "It rose 3.5 percent. Then it fell.",  # a decimal
-        "Yahoo! Inc. was founded then.",  # exclamation words
-        "(See the map) The war ended.",  # a parenthesis opening a sentence
-        "It ended. (See the map) The war was over.",
-        "First line\n- a list item",  # a list
-    ],
-)
-def test_tricky_text_goes_to_pysbd(text: str) -> None:
-    """Text where pysbd applies one of its rules is not handled by the fast path."""
-    assert sentences._plain_spans(text) is None
+def test_a_soft_line_break_does_not_end_a_sentence_but_a_blank_line_does() -> None:
+    text = "A wrapped\nsentence goes on. Next.\n\nA new paragraph"
+    assert [text[s.start : s.end] for s in sentence_spans(text)] == [
+        "A wrapped\nsentence goes on.",
+        "Next.",
+        "A new paragraph",
+    ]
 
 
-def test_quotations_are_left_to_pysbd() -> None:
-    """Text with double quotes takes pysbd's path: it splits after some quotations."""
-    assert sentence_spans("“Yes” Paris.") == (sentences.Span(0, 5), sentences.Span(6, 12))
+def test_list_items_are_sentences_of_their_own() -> None:
+    text = "Steps:\n- open the file\n- save it"
+    assert [text[s.start : s.end] for s in sentence_spans(text)] == [
+        "Steps:",
+        "- open the file",
+        "- save it",
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n\t"])
+def test_blank_text_has_no_sentences(text: str) -> None:
+    assert sentence_spans(text) == ()
+
+
+def test_huge_text_without_punctuation_is_one_sentence() -> None:
+    text = "word " * 40_000
+    assert sentence_spans(text) == (Span(0, len(text) - 1),)
+
+
+def test_a_lone_surrogate_keeps_offsets_exact() -> None:
+    text = "Broken \ud800 text. Next one."
+    assert [text[s.start : s.end] for s in sentence_spans(text)] == [
+        "Broken \ud800 text.",
+        "Next one.",
+    ]

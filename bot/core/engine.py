@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import math
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from bot.core.index import BM25Index, IdfMode
 from bot.core.models import Article, KnowledgeBase, Passage
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 ANALYZER_VERSION = "a4"
 
@@ -50,15 +51,15 @@ def passage_terms(article: Article, passage: Passage) -> list[str]:
     return analyze(article.title) + analyze(passage.text)
 
 
-def _weakly(method: Callable[[str], _T]) -> Callable[[str], _T]:
+def _weakly(method: Callable[_P, _T]) -> Callable[_P, _T]:
     """Call a bound method without keeping its object alive."""
     # The function and a weak reference, not weakref.WeakMethod: that one builds a bound
     # method per call, ~10 % of a warm answer (weight() is called hundreds of times).
     function = method.__func__  # type: ignore[attr-defined]
     owner = weakref.ref(method.__self__)  # type: ignore[attr-defined]
 
-    def call(term: str) -> _T:
-        return function(owner(), term)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return function(owner(), *args, **kwargs)
 
     return call
 
@@ -111,8 +112,12 @@ class Engine:
         # Callbacks through weak references: bound methods would make an engine ↔ composer
         # cycle, and bot/knowledge.py's gc.freeze() keeps frozen cycles forever (every engine
         # replaced by a reload leaked, with its knowledge base).
+        self._weights: dict[str, float] = {}
         self.composer = Composer(
-            _weakly(self.weight), self.config.tuning, _weakly(self.related_terms)
+            _weakly(self.weight),
+            self.config.tuning,
+            _weakly(self.related_terms),
+            _weakly(self.contained),
         )
 
     @property
@@ -177,13 +182,32 @@ class Engine:
         In a one-article knowledge base the title's words are in every passage, so their
         index idf is about zero even in the sentences that do mention them.
         """
+        known = self._weights.get(term)
+        if known is not None:  # hundreds of calls per answer, on a few terms
+            return known
         # A term no passage text has counts as if one had it: unseen words are as often typos,
         # paraphrases or the name of what is asked ("TV channel") as signs of a foreign topic.
         n = max(self.body_doc_freq(term), 1)
         total = max(self.index.size, 1)
-        return math.log(1.0 + (total - n + 0.5) / (n + 0.5))
+        weight = math.log(1.0 + (total - n + 0.5) / (n + 0.5))
+        if len(self._weights) < 100_000:
+            self._weights[term] = weight
+        return weight
+
+    def contained(self, doc: int, terms: Collection[str]) -> set[str]:
+        """Which of `terms` the passage at index position `doc` contains (title included)."""
+        return set(self.index.term_scores(list(terms), doc))
 
     def _rank(self, terms: Sequence[str], extra: Sequence[str], k: int) -> list[SearchResult]:
+        return [
+            SearchResult(self._passages[i], self._articles[self._passages[i].article_id], score)
+            for i, score in self._ranked(terms, extra, k)
+        ]
+
+    def _ranked(
+        self, terms: Sequence[str], extra: Sequence[str], k: int
+    ) -> list[tuple[int, float]]:
+        """The best k (passage position, score) pairs, best first."""
         if not terms and not extra:
             return []
         scores = self.index.get_scores(list(terms))
@@ -202,12 +226,7 @@ class Engine:
             part = np.argpartition(-scores[nonzero], k - 1)[:k]
             nonzero = nonzero[part]
         order = sorted(nonzero.tolist(), key=lambda i: (-scores[i], i))
-        return [
-            SearchResult(
-                self._passages[i], self._articles[self._passages[i].article_id], float(scores[i])
-            )
-            for i in order
-        ]
+        return [(i, float(scores[i])) for i in order]
 
     def search(self, query: str, k: int = 10) -> list[SearchResult]:
         """The best passages for a query, best first (BM25, title included)."""
@@ -246,6 +265,8 @@ class Engine:
         return self._compose(question, analyze(question, names=False), [])
 
     def _compose(self, question: str, terms: list[str], borrowed: list[str]) -> Draft:
-        hits = self._rank(terms, borrowed, self.config.candidates)
-        candidates = [Candidate(h.passage, h.article, h.score) for h in hits]
+        candidates = [
+            Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
+            for i, score in self._ranked(terms, borrowed, self.config.candidates)
+        ]
         return self.composer.compose(question, terms, candidates, borrowed)

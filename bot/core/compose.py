@@ -326,13 +326,17 @@ def _focus(
     if end - start <= tuning.max_quote_chars:
         return start, end
     cuts = [start] + [m.end() for m in _CLAUSE_END.finditer(text, start, end)] + [end]
+    # Each clause analysed once; a run of clauses holds the union of their terms.
+    clause_terms = [terms & set(analyze(text[a:b])) for a, b in pairwise(cuts)]
     best = (start, start + tuning.max_quote_chars)
     best_score = -1.0
     for i, a in enumerate(cuts[:-1]):
-        for b in cuts[i + 1 :]:
+        found: set[str] = set()
+        for j, b in enumerate(cuts[i + 1 :], start=i):
             if b - a > tuning.max_quote_chars:
                 break
-            score = len(terms & set(analyze(text[a:b]))) + (b - a) / 10_000
+            found |= clause_terms[j]
+            score = len(found) + (b - a) / 10_000
             if score > best_score:
                 best, best_score = (a, b), score
     a, b = best
@@ -384,20 +388,23 @@ class Composer:
         idf: Callable[[str], float],
         tuning: ComposerTuning | None = None,
         related: Callable[[str], Iterable[str]] | None = None,
-        contained: Callable[[int, Collection[str]], set[str]] | None = None,
+        contained: Callable[[Sequence[int], Collection[str]], list[set[str]]] | None = None,
     ) -> None:
-        self._idf = idf
+        # Coverage asks for the same few terms' weights hundreds of times per answer.
+        self._idf = lru_cache(maxsize=8192)(idf)
         self.tuning = tuning or ComposerTuning()
         self._related = related
         self._contained = contained
 
-    def _present(self, c: Candidate, terms: Collection[str]) -> set[str]:
-        """Which of `terms` a passage (title included) contains."""
-        if self._contained is not None and c.doc is not None:
+    def _present(self, candidates: Sequence[Candidate], terms: Collection[str]) -> list[set[str]]:
+        """Which of `terms` each passage (title included) contains."""
+        docs = [c.doc for c in candidates]
+        if self._contained is not None and all(d is not None for d in docs):
             # Looked up in the index's postings: analysing ten whole passages per question
             # was a third of a cold answer.
-            return self._contained(c.doc, terms)
-        return set(terms) & _passage_terms(c.article.title, c.passage.text)
+            return self._contained(docs, terms)  # type: ignore[arg-type]
+        wanted = set(terms)
+        return [wanted & _passage_terms(c.article.title, c.passage.text) for c in candidates]
 
     def aliases(self, terms: Iterable[str]) -> dict[str, str]:
         """Related vocabulary term → the question term it stands for (`azeri` → `azerbaijan`)."""
@@ -411,8 +418,7 @@ class Composer:
     ) -> list[Evidence]:
         wanted = set(query_terms)
         out = []
-        for c in candidates:
-            present = self._present(c, wanted)
+        for c, present in zip(candidates, self._present(candidates, wanted), strict=True):
             out.append(
                 Evidence(
                     passage_id=c.passage.id,
@@ -458,7 +464,7 @@ class Composer:
         support, missing_terms = self._support(
             terms | set(context_terms), terms, candidates, best, aliases
         )
-        if not self._present(best.candidate, terms | set(context_terms)):
+        if not self._present([best.candidate], terms | set(context_terms))[0]:
             # Only look-alike words matched ("passwd" ~ "passed"): nothing the user typed.
             return self._abstain(
                 "no passage contains any of the question's own words", evidence, support
@@ -605,10 +611,8 @@ class Composer:
         """The evidence's strength, and the heaviest question terms the best passage lacks."""
         # Only the question's terms (and the related words standing for them) matter here.
         asked = terms | {r for r, t in aliases.items() if t in terms}
-        present = [
-            {aliases.get(t, t) for t in self._present(c, asked)}
-            for c in candidates[: self.tuning.passages_considered]
-        ]
+        considered = candidates[: self.tuning.passages_considered]
+        present = [{aliases.get(t, t) for t in p} for p in self._present(considered, asked)]
         coverages = [self.coverage(terms, p) for p in present]
         top = max(range(len(coverages)), key=coverages.__getitem__)
         missing = sorted(terms - present[top], key=self._idf, reverse=True)[:4]

@@ -112,7 +112,8 @@ class Engine:
         # Callbacks through weak references: bound methods would make an engine ↔ composer
         # cycle, and bot/knowledge.py's gc.freeze() keeps frozen cycles forever (every engine
         # replaced by a reload leaked, with its knowledge base).
-        self._weights: dict[str, float] = {}
+        self._weights: dict[str, float] = {}  # memos: a few terms, asked again and again
+        self._related: dict[str, tuple[str, ...]] = {}
         self.composer = Composer(
             _weakly(self.weight),
             self.config.tuning,
@@ -147,11 +148,20 @@ class Engine:
             self._body_df[term] = n
         return n
 
-    def related_terms(self, term: str) -> list[str]:
+    def related_terms(self, term: str) -> tuple[str, ...]:
         """Indexed terms sharing most of a long prefix with `term` (Azerbaijan ~ Azeri).
 
         Catches demonyms and derived forms the stemmer leaves apart; callers down-weight them.
         """
+        known = self._related.get(term)
+        if known is not None:
+            return known
+        found = tuple(self._find_related(term))
+        if len(self._related) < 100_000:
+            self._related[term] = found
+        return found
+
+    def _find_related(self, term: str) -> list[str]:
         p = self.config.expansion_prefix
         if p <= 0 or len(term) < p or not term.isalpha():
             return []
@@ -194,9 +204,9 @@ class Engine:
             self._weights[term] = weight
         return weight
 
-    def contained(self, doc: int, terms: Collection[str]) -> set[str]:
-        """Which of `terms` the passage at index position `doc` contains (title included)."""
-        return set(self.index.term_scores(list(terms), doc))
+    def contained(self, docs: Sequence[int], terms: Collection[str]) -> list[set[str]]:
+        """Which of `terms` each passage (by index position) contains, title included."""
+        return self.index.containing(terms, docs)
 
     def _rank(self, terms: Sequence[str], extra: Sequence[str], k: int) -> list[SearchResult]:
         return [

@@ -250,6 +250,21 @@ class BM25Index:
                 contributions[term] = total
         return contributions
 
+    def containing(self, terms: Iterable[str], docs: Sequence[int]) -> list[set[str]]:
+        """For each passage position in `docs`, which of `terms` it contains (any count)."""
+        wanted = np.asarray(docs, dtype=np.int64)
+        found: list[set[str]] = [set() for _ in range(len(wanted))]
+        for term in set(terms):
+            postings = self._postings(term)
+            if postings is None or not len(postings[0]):
+                continue
+            ids = postings[0]
+            # One binary search per term for all the passages (postings are sorted).
+            at = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
+            for i in np.flatnonzero(ids[at] == wanted).tolist():
+                found[i].add(term)
+        return found
+
     # -- persistence ---------------------------------------------------------------------
 
     def save(self, path: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.analysis import analyze
 from bot.core.engine import Engine, EngineConfig
 from bot.core.loader import load_knowledge, parse_article
 from bot.core.models import KnowledgeBase
@@ -93,3 +94,14 @@ def test_question_of_only_stopwords_abstains_with_reason(engine: Engine) -> None
     answer = engine.answer("What is it that they were?")
     assert answer.abstained
     assert "no searchable words" in (answer.reason or "")
+
+
+def test_the_index_knows_the_terms_the_analyzer_finds_in_each_passage(engine: Engine) -> None:
+    """The composer reads which question terms a passage holds from the index: that must be
+    what analysing the passage with its title gives."""
+    kb = engine.kb
+    articles = {a.id: a for a in kb.articles}
+    texts = [analyze(articles[p.article_id].title) + analyze(p.text) for p in kb.passages]
+    probe = [*sorted({t for terms in texts for t in terms})[::7], "zzz-not-a-term"]
+    docs = list(range(len(kb.passages)))
+    assert engine.contained(docs, probe) == [set(probe) & set(terms) for terms in texts]

@@ -97,6 +97,17 @@ def test_term_scores_add_up_to_the_passage_score(corpus: list[list[str]], query:
         assert sum(contributions.values()) == pytest.approx(scores[doc], abs=1e-12)
 
 
+@PROPERTY
+@given(corpus=corpora, query=queries, data=st.data())
+def test_containing_tells_which_terms_each_passage_has(
+    corpus: list[list[str]], query: list[str], data: st.DataObject
+) -> None:
+    """containing answers for any passages at once, repeats and any order included."""
+    index = BM25Index(corpus)
+    docs = data.draw(st.lists(st.integers(0, len(corpus) - 1), max_size=6))
+    assert index.containing(query, docs) == [set(query) & set(corpus[d]) for d in docs]
+
+
 @pytest.mark.parametrize("corpus", [[], [[]], [[], []], [[], [], [], []]])
 @pytest.mark.parametrize("idf_mode", ["okapi", "lucene"])
 def test_empty_corpora_return_nothing(corpus: list[list[str]], idf_mode: str) -> None:

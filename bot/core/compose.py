@@ -306,7 +306,14 @@ def _passage_terms(title: str, text: str) -> frozenset[str]:
     return frozenset(analyze(title)) | frozenset(analyze(text))
 
 
-def _aliased(sequence: list[str], aliases: dict[str, str] | None) -> list[str]:
+@lru_cache(maxsize=50_000)
+def _sentence_terms(sentence: str) -> tuple[str, ...]:
+    """A sentence's (or title's) terms in order; popular passages come back question after
+    question, and analysing their sentences is most of an answer's work."""
+    return tuple(analyze(sentence))
+
+
+def _aliased(sequence: Sequence[str], aliases: dict[str, str] | None) -> Sequence[str]:
     """Read related terms as the question terms they stand for."""
     return [aliases.get(t, t) for t in sequence] if aliases else sequence
 
@@ -566,11 +573,11 @@ class Composer:
         out: list[tuple[Candidate, int, int, set[str], tuple[float, ...]]] = []
         for rank, cand in enumerate(candidates[: tuning.passages_considered]):
             text = cand.passage.text
-            title_terms = set(_aliased(analyze(cand.article.title), aliases))
+            title_terms = set(_aliased(_sentence_terms(cand.article.title), aliases))
             spans = [
                 _focus(text, span.start, span.end, terms, tuning) for span in sentence_spans(text)
             ]
-            sequences = [_aliased(analyze(text[a:b]), aliases) for a, b in spans]
+            sequences = [_aliased(_sentence_terms(text[a:b]), aliases) for a, b in spans]
             term_sets = [set(seq) for seq in sequences]
             for i, (start, end) in enumerate(spans):
                 sentence = text[start:end]
@@ -623,7 +630,7 @@ class Composer:
             together=len(with_context & best.terms),
             sentence_coverage=self.coverage(terms, best.terms),
             article_share=sum(c.score for c in candidates if c.article.id == top_article) / mass,
-            title_match=1.0 if terms & set(analyze(candidates[0].article.title)) else 0.0,
+            title_match=1.0 if terms & set(_sentence_terms(candidates[0].article.title)) else 0.0,
         )
         return support, missing
 

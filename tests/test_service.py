@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import KnowledgeError, NotFoundError, QuestionError
+import bot.service
+from bot.errors import KnowledgeError, NotFoundError, QuestionError, StoreError
 from bot.service import QAService
 from bot.settings import Settings
 from bot.store.database import AskedBy
@@ -104,4 +105,30 @@ async def test_empty_knowledge_base_does_not_start(tmp_path: Path, db_path: Path
     empty.mkdir()
     settings = Settings(knowledge_dir=empty, db_path=db_path, _env_file=None)
     with pytest.raises(KnowledgeError, match="no usable articles"):
+        await QAService.start(settings)
+
+
+async def test_a_bad_database_fails_the_start_before_any_index_is_built(
+    knowledge_dir: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder loads while the store is checked; a bad store still stops the start
+    with its own error, and no index is built for nothing."""
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"this is not a database" * 100)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("an index was built although the store could not be used")
+
+    monkeypatch.setattr(bot.service, "build_engine", refuse)
+    settings = Settings(knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None)
+    with pytest.raises(StoreError, match="cannot use database"):
+        await QAService.start(settings)
+
+
+async def test_a_bad_database_wins_over_a_bad_folder(tmp_path: Path, db_path: Path) -> None:
+    """Both broken: the store's error is reported, the load's is dropped without a warning."""
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"this is not a database" * 100)
+    settings = Settings(knowledge_dir=tmp_path / "missing", db_path=db_path, _env_file=None)
+    with pytest.raises(StoreError):
         await QAService.start(settings)

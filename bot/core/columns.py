@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import overload
 
@@ -34,12 +34,29 @@ class PassageColumns:
     ends: npt.NDArray[np.int64]
     text_ends: npt.NDArray[np.int64]  # where each passage's UTF-8 text ends in `texts`
     texts: npt.NDArray[np.uint8]
+    # The same memory as flat buffers: indexing one gives a Python int or bytes directly,
+    # ~3x faster than numpy's scalar indexing (a search reads ~20 passages one by one).
+    _flat: tuple[memoryview, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        flat = tuple(
+            np.ascontiguousarray(a).data.cast("B") for a in (self.ids, self.text_hashes, self.texts)
+        )
+        ints = tuple(
+            np.ascontiguousarray(a, dtype=np.int64).data.cast("B").cast("q")
+            for a in (self.starts, self.ends, self.text_ends)
+        )
+        object.__setattr__(self, "_flat", flat + ints)
 
     def check(self) -> None:
         """Refuse columns that cannot be read back as passages (ValueError)."""
         n = len(self.ids)
         if self.ids.dtype != ID_DTYPE or self.text_hashes.dtype != TEXT_HASH_DTYPE:
             raise ValueError("passage columns have other id widths")
+        if self.texts.dtype != np.uint8 or any(
+            a.dtype != np.int64 for a in (self.starts, self.ends, self.text_ends)
+        ):
+            raise ValueError("passage columns of another type")
         if not (len(self.text_hashes) == len(self.starts) == len(self.ends) == n):
             raise ValueError("passage columns differ in length")
         if len(self.text_ends) != n or (n and self.text_ends[-1] != len(self.texts)):
@@ -54,17 +71,18 @@ class PassageColumns:
             raise ValueError("passage offsets are not increasing")
 
     def passage(self, row: int, article_id: str, ordinal: int) -> Passage:
-        low = int(self.text_ends[row - 1]) if row else 0
+        ids, hashes, texts, starts, ends, text_ends = self._flat
+        at, hash_at = row * ID_DTYPE.itemsize, row * TEXT_HASH_DTYPE.itemsize
         return Passage(
-            self.ids[row].decode("ascii", "replace"),
+            str(ids[at : at + ID_DTYPE.itemsize], "ascii", "replace"),
             article_id,
             ordinal,
             # Never raises: a cache damaged inside a text shows U+FFFD rather than failing a
             # question (its structure, not every byte, is checked when it is opened).
-            self.texts[low : self.text_ends[row]].tobytes().decode("utf-8", "replace"),
-            int(self.starts[row]),
-            int(self.ends[row]),
-            self.text_hashes[row].decode("ascii", "replace"),
+            str(texts[text_ends[row - 1] if row else 0 : text_ends[row]], "utf-8", "replace"),
+            starts[row],
+            ends[row],
+            str(hashes[hash_at : hash_at + TEXT_HASH_DTYPE.itemsize], "ascii", "replace"),
         )
 
     def passages(self, first: int, count: int, article_id: str) -> list[Passage]:

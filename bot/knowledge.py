@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -10,8 +11,9 @@ import mmap
 import os
 import struct
 import time
+import uuid
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -306,7 +308,9 @@ class ParseCache:
     ctime, inode, device) is as recorded is not even read — the way git trusts its index: only
     if the recorded times are safely older than when the stats were taken (`_RACY_NS`), else
     it is hashed. ctime cannot be set back (touch, utime), so an edit that keeps the size and
-    mtime is still seen. Passages come back as views on the cache's memory-mapped columns.
+    mtime is still seen. Passages come back as views on the cache's memory-mapped columns
+    (as with the index: the cache is only ever replaced, never written in place; a file
+    truncated in place by someone else while mapped would crash the process, SIGBUS).
     Tied to the parsing code's fingerprint; a damaged or foreign cache is ignored.
     """
 
@@ -437,12 +441,35 @@ class ParseCache:
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_name(self.path.name + ".partial")
-            with partial.open("wb") as file:
-                _write_npz(file, arrays, [p.texts for p in parts])
-            os.replace(partial, self.path)
+            _write_atomically(
+                self.path, lambda file: _write_npz(file, arrays, [p.texts for p in parts])
+            )
         except OSError as exc:  # loading works without the cache; the next start parses again
             log.warning("could not write the parse cache %s: %s", self.path, exc.strerror or exc)
+
+
+_STALE_PARTIAL_S = 3600
+
+
+def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write a new file under a name of its own, then rename it over `path`.
+
+    A name of its own: a file in use is memory-mapped by every process serving from it, so
+    no writer may ever write into it; with one shared temporary name, two writers (a
+    reload and `bot index`) could. Leftovers of killed writers are removed after an hour.
+    """
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.partial")
+    try:
+        with partial.open("xb") as file:  # "x": never an existing file; the umask applies
+            write(file)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    for old in path.parent.glob(f"{path.name}.*.partial"):
+        with contextlib.suppress(OSError):
+            if time.time() - old.stat().st_mtime > _STALE_PARTIAL_S:
+                old.unlink()
 
 
 def _concatenated(parts: list[_Part]) -> dict[str, np.ndarray]:

@@ -449,3 +449,23 @@ def test_a_replaced_engine_is_freed_although_the_collector_froze_it(settings: Se
     load_knowledge_base(settings)  # a reload's load freezes whatever is alive, this engine too
     del engine
     assert alive() is None
+
+
+def test_the_parse_cache_is_replaced_never_rewritten_in_place(
+    settings: Settings, knowledge_dir: Path
+) -> None:
+    """Processes map the cache file they loaded: a new cache is a new file, renamed over
+    the old one, which keeps its content; no temporary file is left behind."""
+    load_knowledge_base(settings)
+    cache = settings.cache_dir / "articles.parsed"
+    before, inode = cache.read_bytes(), cache.stat().st_ino
+    held = cache.open("rb")  # a process still serving from the old file
+    (knowledge_dir / "new.md").write_text("# New\n\nA brand new article.\n")
+    load_knowledge_base(settings)
+    assert cache.stat().st_ino != inode and os.fstat(held.fileno()).st_ino == inode
+    assert held.read() == before
+    held.close()
+    assert sorted(p.name for p in settings.cache_dir.iterdir()) == [
+        "articles.parsed",
+        *(p.name for p in _cache_files(settings)),
+    ]

@@ -258,6 +258,10 @@ def _candidate_files(root: Path) -> tuple[list[Path], list[LoadProblem]]:
 
 
 def _rel(root: Path, path: Path) -> str:
+    prefix = str(root) + "/"
+    text = str(path)
+    if os.sep == "/" and text.startswith(prefix):  # pathlib's relative_to: 3x slower
+        return text[len(prefix) :]
     return path.relative_to(root).as_posix()
 
 
@@ -271,19 +275,23 @@ def _no_reuse(article_id: str, info: os.stat_result) -> Article | None:
 
 
 class _Resolver:
-    """Resolved paths of the folder and of its subfolders, each resolved once per load:
-    resolving every file's full path again cost ~0.3 s at 10,000 files."""
+    """Resolved paths of the folder and of its subfolders, each resolved (and checked to be
+    inside the folder) once per load: doing so for every file cost ~0.3 s at 10,000 files."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._folders: dict[Path, Path] = {}
+        self._folders: dict[Path, tuple[Path, bool]] = {}
 
     def file(self, path: Path) -> Path:
-        """Where `path` really is, given that it is not a symbolic link itself."""
-        folder = self._folders.get(path.parent)
-        if folder is None:
-            folder = self._folders[path.parent] = path.parent.resolve()
-        return folder / path.name
+        """Where `path` really is, given that it is not a symbolic link itself; ArticleRefused
+        if that is outside the folder."""
+        known = self._folders.get(path.parent)
+        if known is None:
+            folder = path.parent.resolve()
+            known = self._folders[path.parent] = (folder, folder.is_relative_to(self.root))
+        if not known[1]:
+            raise ArticleRefused("path escapes the knowledge folder")
+        return known[0] / path.name
 
 
 def load_article_file(
@@ -302,10 +310,7 @@ def load_article_file(
     info = os.lstat(path)  # one stat for the checks and for `reuse`; OSError if it vanished
     if stat.S_ISLNK(info.st_mode):
         raise ArticleRefused("symbolic link (refused)")
-    resolver = resolver or _Resolver(root)
-    resolved = resolver.file(path)
-    if not resolved.is_relative_to(resolver.root):
-        raise ArticleRefused("path escapes the knowledge folder")
+    resolved = (resolver or _Resolver(root)).file(path)
     if not stat.S_ISREG(info.st_mode):
         raise ArticleRefused("not a regular file")
     article_id = _rel(root, path)

@@ -105,8 +105,9 @@ class QAService:
     async def start(cls, settings: Settings) -> QAService:
         """Load the knowledge base (off the event loop) and open the store."""
         # The store's integrity check (~0.8-1 s at a million passages) runs while the folder
-        # loads. The index is built only once the store is open: a bad database still fails
-        # before any build, having waited for the load at most.
+        # loads. A database that cannot be opened at all fails before the load; a damaged
+        # one before any index is built, having waited for the load at most.
+        await Store.probe(settings.db_path)
         loading = asyncio.ensure_future(asyncio.to_thread(load_knowledge_base, settings))
         try:
             store = await Store.open(settings.db_path)

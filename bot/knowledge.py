@@ -29,7 +29,7 @@ from bot.core.columns import ID_DTYPE, TEXT_HASH_DTYPE, PassageColumns, StoredPa
 from bot.core.engine import Engine, EngineConfig, knowledge_version
 from bot.core.index import BM25Index
 from bot.core.loader import load_knowledge, parse_article, stable_hash
-from bot.core.models import Article, KnowledgeBase
+from bot.core.models import Article, KnowledgeBase, Passage
 from bot.errors import KnowledgeError
 from bot.settings import Settings
 
@@ -149,7 +149,8 @@ def _stat_row(info: os.stat_result) -> _StatRow:
 
 
 def _parser_fingerprint() -> str:
-    """Identify the parsing code: a changed loader or models module invalidates the cache."""
+    """Identify the parsing code and the stored layout: a change to the loader, the models
+    or the columns module invalidates the cache."""
     h = hashlib.sha256(f"parse-cache {_PARSE_CACHE_FORMAT}".encode())
     for module in (bot.core.loader, bot.core.models, bot.core.columns):
         h.update(Path(module.__file__ or "").read_bytes())
@@ -247,22 +248,22 @@ class _Part:
     texts: bytes | memoryview
 
 
-def _part_of(passages: Sequence[object]) -> _Part:
+def _part_of(passages: Sequence[Passage]) -> _Part:
     """The columns of passages held as tuples (ValueError if they do not fit the columns)."""
-    ps = list(passages)
-    ids = [p.id for p in ps]  # type: ignore[attr-defined]
-    hashes = [p.text_hash for p in ps]  # type: ignore[attr-defined]
+    ids = [p.id for p in passages]
+    hashes = [p.text_hash for p in passages]
     if any(len(i) != ID_DTYPE.itemsize for i in ids) or any(
         len(h) != TEXT_HASH_DTYPE.itemsize for h in hashes
     ):
         raise ValueError("passage ids or hashes of another width")
-    texts = [p.text.encode("utf-8") for p in ps]  # type: ignore[attr-defined]
+    texts = [p.text.encode("utf-8") for p in passages]
+    n = len(passages)
     return _Part(
         np.array(ids, dtype=ID_DTYPE),
         np.array(hashes, dtype=TEXT_HASH_DTYPE),
-        np.fromiter((p.start for p in ps), np.int64, len(ps)),  # type: ignore[attr-defined]
-        np.fromiter((p.end for p in ps), np.int64, len(ps)),  # type: ignore[attr-defined]
-        np.fromiter(map(len, texts), np.int64, len(ps)),
+        np.fromiter((p.start for p in passages), np.int64, n),
+        np.fromiter((p.end for p in passages), np.int64, n),
+        np.fromiter(map(len, texts), np.int64, n),
         b"".join(texts),
     )
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
 import logging
+import mmap
 import os
-from collections.abc import Iterator
+import struct
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import pairwise, repeat
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+import bot.core.columns
 import bot.core.loader
 import bot.core.models
+from bot.core.columns import ID_DTYPE, TEXT_HASH_DTYPE, PassageColumns, StoredPassages
 from bot.core.engine import Engine, EngineConfig, knowledge_version
 from bot.core.index import BM25Index
 from bot.core.loader import load_knowledge, parse_article, stable_hash
@@ -52,15 +62,15 @@ def engine_config(settings: Settings) -> EngineConfig:
 def load_knowledge_base(settings: Settings, *, use_cache: bool = True) -> KnowledgeBase:
     """Load and validate the knowledge folder; KnowledgeError if nothing usable is there.
 
-    Files whose content is unchanged since the last load are not parsed again: their
-    articles are rebuilt from the parse cache beside the index (passage texts are slices of
-    the file just read), which is several times faster than parsing.
+    Files unchanged since the last load are not parsed again, and those whose stat data
+    says so (see ParseCache) not even read: their articles come from the parse cache beside
+    the index, their passages made on access from its memory-mapped columns.
     """
     root = settings.knowledge_dir
     cache = ParseCache(settings.cache_dir / _PARSE_CACHE if use_cache else None)
     try:
         with _collector_paused():
-            kb = load_knowledge(root, settings.max_file_bytes, cache.parse)
+            kb = load_knowledge(root, settings.max_file_bytes, cache.parse, cache.reuse)
             cache.save(kb)
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise KnowledgeError(str(exc)) from None
@@ -112,13 +122,37 @@ def _persist(engine: Engine, cache: Path) -> None:
 
 
 _PARSE_CACHE = "articles.parsed"  # not *.npz: those are indexes, pruned on persist
-_PARSE_CACHE_FORMAT = 1
+_PARSE_CACHE_FORMAT = 2  # 2: passage columns with their texts, and each file's stat data
+# A file changed less than this before its stat was recorded may change again within the
+# same timestamp tick (coarse clocks; FAT keeps 2 s), so its stat proves nothing: it is
+# hashed again until it is older (git's racy-clean rule).
+_RACY_NS = 2_000_000_000
+_MAPPED = ("ids", "text_hashes", "starts", "ends", "text_ends", "texts")  # PassageColumns'
+_StatRow = tuple[int, int, int, int, int]
+_NO_STAT: _StatRow = (-1, -1, -1, -1, -1)  # never equal to a file's
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+def _stat_row(info: os.stat_result) -> _StatRow:
+    """What says a file is unchanged: size, mtime and ctime (ns), inode and device."""
+    mask = (1 << 63) - 1  # stored as int64: a wrapped inode number still identifies it
+    return (
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns,
+        info.st_ino & mask,
+        info.st_dev & mask,
+    )
 
 
 def _parser_fingerprint() -> str:
-    """Identify the parsing code: a changed loader or models module invalidates the cache."""
+    """Identify the parsing code and the stored layout: a change to the loader, the models
+    or the columns module invalidates the cache."""
     h = hashlib.sha256(f"parse-cache {_PARSE_CACHE_FORMAT}".encode())
-    for module in (bot.core.loader, bot.core.models):
+    for module in (bot.core.loader, bot.core.models, bot.core.columns):
         h.update(Path(module.__file__ or "").read_bytes())
     return h.hexdigest()[:16]
 
@@ -143,24 +177,156 @@ def _unpack(blob: np.ndarray, ends: np.ndarray) -> list[str]:
     return [text[a:b] for a, b in pairwise([0, *ends.tolist()])]
 
 
-class ParseCache:
-    """What `parse_article` made of each file, keyed by article id and content hash.
+def _valid_meta(row: object) -> bool:
+    if not (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str)):
+        return False
+    _, url, published, author, tags = row
+    return (
+        all(v is None or isinstance(v, str) for v in (url, published, author))
+        and isinstance(tags, list)
+        and all(isinstance(t, str) for t in tags)
+    )
 
-    `parse_article` is a pure function of (article id, text), so a file with the same
-    content hash (sha256 of its bytes) parses to the same article; the cache is tied to the
-    parsing code's fingerprint. A damaged or foreign cache is ignored (everything is parsed).
+
+def _map_arrays(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Memory-map flat arrays stored uncompressed in an .npz file (as np.savez writes them)."""
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        whole = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+        for name in names:
+            info = archive.getinfo(f"{name}.npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError("a compressed member")
+            raw.seek(info.header_offset)
+            local = raw.read(30)
+            if local[:4] != b"PK\x03\x04":
+                raise ValueError("bad zip member header")
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            start = info.header_offset + 30 + name_len + extra_len
+            raw.seek(start)
+            version = np.lib.format.read_magic(raw)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(raw)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(raw)
+            count = int(np.prod(shape, dtype=np.int64))
+            offset = raw.tell()
+            if dtype.hasobject or fortran or len(shape) != 1:
+                raise ValueError("not a flat array")
+            if offset + count * dtype.itemsize > start + info.file_size:
+                raise ValueError("a truncated member")
+            out[name] = np.frombuffer(whole, dtype=dtype, count=count, offset=offset)
+    return out
+
+
+def _settled(stat: list[int], before_ns: int) -> _StatRow:
+    """A recorded stat, or one no file has if its file was changed too near the recording."""
+    size, mtime_ns, ctime_ns, inode, device = stat
+    if max(mtime_ns, ctime_ns) >= before_ns:
+        return _NO_STAT
+    return (size, mtime_ns, ctime_ns, inode, device)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A cached article: its content hash, row and the stat data of its file when read."""
+
+    content_hash: str
+    row: int
+    stat: _StatRow
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One article's rows of the columns to write."""
+
+    ids: np.ndarray
+    text_hashes: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    text_lengths: np.ndarray
+    texts: bytes | memoryview
+
+
+def _part_of(passages: Sequence[Passage]) -> _Part:
+    """The columns of passages held as tuples (ValueError if they do not fit the columns)."""
+    ids = [p.id for p in passages]
+    hashes = [p.text_hash for p in passages]
+    if any(len(i) != ID_DTYPE.itemsize for i in ids) or any(
+        len(h) != TEXT_HASH_DTYPE.itemsize for h in hashes
+    ):
+        raise ValueError("passage ids or hashes of another width")
+    texts = [p.text.encode("utf-8") for p in passages]
+    n = len(passages)
+    return _Part(
+        np.array(ids, dtype=ID_DTYPE),
+        np.array(hashes, dtype=TEXT_HASH_DTYPE),
+        np.fromiter((p.start for p in passages), np.int64, n),
+        np.fromiter((p.end for p in passages), np.int64, n),
+        np.fromiter(map(len, texts), np.int64, n),
+        b"".join(texts),
+    )
+
+
+def _stored_part(passages: StoredPassages) -> _Part:
+    """An article's rows copied from the columns it was loaded from (nothing decoded)."""
+    c, first, last = passages.columns, passages.first, passages.first + passages.size
+    low = int(c.text_ends[first - 1]) if first else 0
+    high = int(c.text_ends[last - 1])
+    text_ends = c.text_ends[first:last]
+    return _Part(
+        c.ids[first:last],
+        c.text_hashes[first:last],
+        c.starts[first:last],
+        c.ends[first:last],
+        np.diff(text_ends, prepend=low),
+        c.texts[low:high].data,
+    )
+
+
+def _write_npz(
+    file: BinaryIO, arrays: dict[str, np.ndarray], texts: list[bytes | memoryview]
+) -> None:
+    """Write `arrays` and the concatenated `texts` (as the uint8 array "texts") like
+    np.savez, streaming the texts instead of joining them into one more copy."""
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+        header = {"descr": "|u1", "fortran_order": False, "shape": (sum(map(len, texts)),)}
+        with archive.open("texts.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, header)
+            for chunk in texts:
+                member.write(chunk)
+
+
+class ParseCache:
+    """What `parse_article` made of each file, keyed by article id and content hash, with the
+    file's stat data when it was read.
+
+    `parse_article` is a pure function of (article id, text), so a file with the same content
+    hash (sha256 of its text) parses to the same article. A file whose stat data (size, mtime,
+    ctime, inode, device) is as recorded is not even read — the way git trusts its index: only
+    if the recorded times are safely older than when the stats were taken (`_RACY_NS`), else
+    it is hashed. ctime cannot be set back (touch, utime), so an edit that keeps the size and
+    mtime is still seen. Passages come back as views on the cache's memory-mapped columns
+    (as with the index: the cache is only ever replaced, never written in place; a file
+    truncated in place by someone else while mapped would crash the process, SIGBUS).
+    Tied to the parsing code's fingerprint; a damaged or foreign cache is ignored.
     """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._fingerprint = _parser_fingerprint()
-        self._known: dict[str, tuple[str, int]] = {}  # article id -> (content hash, row)
-        self._hits = 0
-        self._misses = 0
+        self._started_ns = _now_ns()  # before any file of this load is looked at
+        self._known: dict[str, _Known] = {}
+        self._seen: dict[str, _StatRow] = {}  # stat data of this load, by article id
+        self._used = 0
+        self._read_any = False
         if path is not None and path.is_file():
             try:
                 self._read(path)
-            except Exception:  # any damage means: parse everything again
+            except Exception:  # any damage means: read and parse everything again
                 log.warning("parse cache %s is unreadable; parsing every file", path)
                 self._known = {}
 
@@ -168,116 +334,156 @@ class ParseCache:
         with np.load(path, allow_pickle=False) as stored:
             if str(stored["fingerprint"]) != self._fingerprint:
                 return
-            ids = _unpack(stored["ids"], stored["id_ends"])
+            ids = _unpack(stored["article_ids"], stored["article_id_ends"])
             hashes = _unpack(stored["hashes"], stored["hash_ends"])
             meta = json.loads(str(stored["meta"]))
             first = stored["first_passage"].astype(np.int64)
-            spans = stored["spans"].astype(np.int64)
-            pids = _unpack(stored["pids"], stored["pid_ends"])
-            text_hashes = _unpack(stored["text_hashes"], stored["text_hash_ends"])
-        n_articles, n_passages = len(ids), len(pids)
+            stats = stored["stats"]
+            stats_ns = int(stored["stats_ns"])
+        # Mapped, not read: ~0.6 GB at a million passages, mostly texts few questions touch.
+        columns = PassageColumns(**_map_arrays(path, _MAPPED))
+        columns.check()
+        n_articles, n_passages = len(ids), len(columns.ids)
         if not (
             len(hashes) == len(meta) == n_articles
+            and all(map(_valid_meta, meta))
             and first.shape == (n_articles + 1,)
-            and spans.shape == (n_passages, 2)
-            and len(text_hashes) == n_passages
+            and stats.shape == (n_articles, 5)
+            and stats.dtype == np.int64
             and first[0] == 0
             and first[-1] == n_passages
             and np.all(np.diff(first) > 0)
-            and np.all(spans[:, 0] >= 0)
-            and np.all(spans[:, 0] < spans[:, 1])
-            and np.all((spans[1:, 0] >= spans[:-1, 1]) | _starts_of(first, n_passages)[1:])
+            and np.all(
+                (columns.starts[1:] >= columns.ends[:-1]) | _starts_of(first, n_passages)[1:]
+            )
         ):
             raise ValueError("parse cache arrays disagree")
-        self._ids, self._meta, self._first = ids, meta, first.tolist()
-        # Flat lists: a list per passage (spans.tolist()) costs ~1 µs more each.
-        self._starts, self._ends = spans[:, 0].tolist(), spans[:, 1].tolist()
-        self._pids, self._text_hashes = pids, text_hashes
-        self._known = {aid: (h, row) for row, (aid, h) in enumerate(zip(ids, hashes, strict=True))}
+        self._columns, self._meta, self._first = columns, meta, first.tolist()
+        settled_before = stats_ns - _RACY_NS
+        self._known = {
+            aid: _Known(h, row, _settled(stat, settled_before))
+            for row, (aid, h, stat) in enumerate(zip(ids, hashes, stats.tolist(), strict=True))
+        }
+
+    def reuse(self, article_id: str, info: os.stat_result) -> Article | None:
+        """The cached article of a file whose stat data is as recorded (and was settled)."""
+        stat = self._seen[article_id] = _stat_row(info)
+        known = self._known.get(article_id)
+        # Character offsets past the file's size in bytes: a foreign or damaged cache.
+        if known is None or known.stat != stat or self._last_end(known) > info.st_size:
+            return None
+        self._used += 1
+        return self._article(article_id, known)
+
+    def _last_end(self, known: _Known) -> int:
+        return int(self._columns.ends[self._first[known.row + 1] - 1])
 
     def parse(self, article_id: str, text: str) -> Article:
-        """Return the article of a file: from the cache when its content is unchanged."""
+        """Return the article of a file read: from the cache when its content is unchanged."""
+        self._read_any = True  # its stat data changed (or was racy): record the new one
         known = self._known.get(article_id)
         if known is not None:
             try:
                 content_hash = stable_hash(text, 32)
             except UnicodeEncodeError:  # parse_article refuses such text with the reason
                 content_hash = None
-            if content_hash == known[0]:
-                article = self._article(article_id, text, content_hash, known[1])
-                if article is not None:
-                    self._hits += 1
-                    return article
-        self._misses += 1
+            # Spans outside the file: a foreign cache.
+            if content_hash == known.content_hash and self._last_end(known) <= len(text):
+                self._used += 1
+                return self._article(article_id, known)
         return parse_article(article_id, text)
 
-    def _article(self, article_id: str, text: str, content_hash: str, row: int) -> Article | None:
-        title, url, published, author, tags = self._meta[row]
-        first, last = self._first[row], self._first[row + 1]
-        if self._ends[last - 1] > len(text):
-            return None  # spans outside the file: a foreign cache
-        starts, ends = self._starts[first:last], self._ends[first:last]
-        passages = tuple(
-            map(
-                Passage._make,  # tuple.__new__ straight from the fields: the fastest way
-                zip(
-                    self._pids[first:last],
-                    repeat(article_id, last - first),
-                    range(last - first),
-                    [text[a:b] for a, b in zip(starts, ends, strict=True)],
-                    starts,
-                    ends,
-                    self._text_hashes[first:last],
-                    strict=True,
-                ),
-            )
-        )
+    def _article(self, article_id: str, known: _Known) -> Article:
+        title, url, published, author, tags = self._meta[known.row]
+        first, last = self._first[known.row], self._first[known.row + 1]
         return Article(
             id=article_id,
             title=title,
             url=url,
-            content_hash=content_hash,
-            passages=passages,
+            content_hash=known.content_hash,
+            passages=StoredPassages(self._columns, first, last - first, article_id),
             published=published,
             author=author,
             tags=tuple(tags),
         )
 
     def save(self, kb: KnowledgeBase) -> None:
-        """Write the cache for `kb` if anything was parsed or dropped since it was read."""
-        if self.path is None or (self._misses == 0 and self._hits == len(self._known)):
+        """Write the cache for `kb` if any file was read or dropped since it was written."""
+        if self.path is None or (not self._read_any and self._used == len(self._known)):
+            return
+        try:
+            parts = [
+                _stored_part(a.passages)
+                if isinstance(a.passages, StoredPassages)
+                else _part_of(a.passages)
+                for a in kb.articles
+            ]
+        except (ValueError, UnicodeError) as exc:
+            log.warning("not writing the parse cache: %s", exc)
             return
         articles = kb.articles
-        passages = kb.passages
         first = np.zeros(len(articles) + 1, dtype=np.int64)
         np.cumsum([len(a.passages) for a in articles], out=first[1:])
-        spans = np.empty((len(passages), 2), dtype=np.int64)
-        spans[:, 0] = np.fromiter((p.start for p in passages), np.int64, len(passages))
-        spans[:, 1] = np.fromiter((p.end for p in passages), np.int64, len(passages))
         ids, id_ends = _strings([a.id for a in articles])
         hashes, hash_ends = _strings([a.content_hash for a in articles])
-        pids, pid_ends = _strings([p.id for p in passages])
-        text_hashes, text_hash_ends = _strings([p.text_hash for p in passages])
         meta = json.dumps([[a.title, a.url, a.published, a.author, list(a.tags)] for a in articles])
+        stats = np.array([self._seen.get(a.id, _NO_STAT) for a in articles], dtype=np.int64)
+        arrays = {
+            "fingerprint": np.array(self._fingerprint),
+            "stats_ns": np.array(self._started_ns, dtype=np.int64),
+            "article_ids": ids,
+            "article_id_ends": id_ends,
+            "hashes": hashes,
+            "hash_ends": hash_ends,
+            "meta": np.array(meta),
+            "first_passage": first,
+            "stats": stats.reshape(len(articles), 5),
+            **_concatenated(parts),
+        }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_name(self.path.name + ".partial")
-            with partial.open("wb") as file:
-                np.savez(
-                    file,
-                    fingerprint=np.array(self._fingerprint),
-                    ids=ids,
-                    id_ends=id_ends,
-                    hashes=hashes,
-                    hash_ends=hash_ends,
-                    meta=np.array(meta),
-                    first_passage=first,
-                    spans=spans,
-                    pids=pids,
-                    pid_ends=pid_ends,
-                    text_hashes=text_hashes,
-                    text_hash_ends=text_hash_ends,
-                )
-            os.replace(partial, self.path)
+            _write_atomically(
+                self.path, lambda file: _write_npz(file, arrays, [p.texts for p in parts])
+            )
         except OSError as exc:  # loading works without the cache; the next start parses again
             log.warning("could not write the parse cache %s: %s", self.path, exc.strerror or exc)
+
+
+_STALE_PARTIAL_S = 3600
+
+
+def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write a new file under a name of its own, then rename it over `path`.
+
+    A name of its own: a file in use is memory-mapped by every process serving from it, so
+    no writer may ever write into it; with one shared temporary name, two writers (a
+    reload and `bot index`) could. Leftovers of killed writers are removed after an hour.
+    """
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.partial")
+    try:
+        with partial.open("xb") as file:  # "x": never an existing file; the umask applies
+            write(file)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    for old in path.parent.glob(f"{path.name}.*.partial"):
+        with contextlib.suppress(OSError):
+            if time.time() - old.stat().st_mtime > _STALE_PARTIAL_S:
+                old.unlink()
+
+
+def _concatenated(parts: list[_Part]) -> dict[str, np.ndarray]:
+    """The columns of all parts, texts aside (streamed); text ends made cumulative."""
+
+    def joined(name: str, dtype: np.dtype) -> np.ndarray:
+        arrays = [getattr(p, name) for p in parts]
+        return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+
+    return {
+        "ids": joined("ids", ID_DTYPE),
+        "text_hashes": joined("text_hashes", TEXT_HASH_DTYPE),
+        "starts": joined("starts", np.dtype(np.int64)),
+        "ends": joined("ends", np.dtype(np.int64)),
+        "text_ends": np.cumsum(joined("text_lengths", np.dtype(np.int64))),
+    }

@@ -78,6 +78,13 @@ def clean_question(text: str, max_chars: int) -> str:
     return cleaned
 
 
+def _discard(task: asyncio.Future[KnowledgeBase]) -> None:
+    """Drop a load nobody will use, its error included (no "never retrieved" warning)."""
+    task.cancel()  # a running thread cannot be stopped; its result is just not wanted
+    if task.done() and not task.cancelled():
+        task.exception()
+
+
 def _compare(old: KnowledgeBase, new: KnowledgeBase) -> tuple[Snapshot, KnowledgeDiff]:
     """Return the old knowledge base's snapshot and what changed since."""
     before = Snapshot.of(old)
@@ -97,9 +104,18 @@ class QAService:
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
         """Load the knowledge base (off the event loop) and open the store."""
-        store = await Store.open(settings.db_path)  # first: a bad database fails fast
+        # The store's integrity check (~0.8-1 s at a million passages) runs while the folder
+        # loads. A database that cannot be opened at all fails before the load; a damaged
+        # one before any index is built, having waited for the load at most.
+        await Store.probe(settings.db_path)
+        loading = asyncio.ensure_future(asyncio.to_thread(load_knowledge_base, settings))
         try:
-            kb = await asyncio.to_thread(load_knowledge_base, settings)
+            store = await Store.open(settings.db_path)
+        except BaseException:
+            _discard(loading)
+            raise
+        try:
+            kb = await loading
             engine = await asyncio.to_thread(build_engine, kb, settings)
             await store.sync_knowledge(kb, await store.snapshot(with_passages=False))
         except BaseException:

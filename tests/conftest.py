@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,20 @@ def knowledge_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "bot.sqlite3"
+
+
+@pytest.fixture
+def damaged_db(db_path: Path) -> Path:
+    """A real database with some pages overwritten: it opens, but its integrity check fails."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(db_path)) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        db.executemany("INSERT INTO t (v) VALUES (?)", [("x" * 200,) for _ in range(2000)])
+        db.commit()
+    data = bytearray(db_path.read_bytes())
+    data[5 * 4096 : 8 * 4096] = b"\xff" * (3 * 4096)
+    db_path.write_bytes(bytes(data))
+    return db_path
 
 
 @pytest.fixture(scope="session")

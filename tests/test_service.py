@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import KnowledgeError, NotFoundError, QuestionError
+import bot.service
+from bot.errors import KnowledgeError, NotFoundError, QuestionError, StoreError
 from bot.service import QAService
 from bot.settings import Settings
 from bot.store.database import AskedBy
@@ -104,4 +105,42 @@ async def test_empty_knowledge_base_does_not_start(tmp_path: Path, db_path: Path
     empty.mkdir()
     settings = Settings(knowledge_dir=empty, db_path=db_path, _env_file=None)
     with pytest.raises(KnowledgeError, match="no usable articles"):
+        await QAService.start(settings)
+
+
+async def test_a_damaged_database_fails_the_start_before_any_index_is_built(
+    knowledge_dir: Path, damaged_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder loads while the store is checked; a damaged store still stops the start
+    with its own error, and no index is built for nothing."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("an index was built although the store could not be used")
+
+    monkeypatch.setattr(bot.service, "build_engine", refuse)
+    settings = Settings(knowledge_dir=knowledge_dir, db_path=damaged_db, _env_file=None)
+    with pytest.raises(StoreError, match=r"malformed|damaged"):
+        await QAService.start(settings)
+
+
+async def test_a_bad_database_wins_over_a_bad_folder(tmp_path: Path, damaged_db: Path) -> None:
+    """Both broken: the store's error is reported, the load's is dropped (no warning)."""
+    settings = Settings(knowledge_dir=tmp_path / "missing", db_path=damaged_db, _env_file=None)
+    with pytest.raises(StoreError):
+        await QAService.start(settings)
+
+
+async def test_a_database_that_cannot_be_opened_fails_before_the_folder_is_read(
+    knowledge_dir: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Garbage, not a damaged database: the quick probe refuses it before any load."""
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"this is not a database" * 100)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the folder was loaded although the store cannot be opened")
+
+    monkeypatch.setattr(bot.service, "load_knowledge_base", refuse)
+    settings = Settings(knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None)
+    with pytest.raises(StoreError, match="cannot use database"):
         await QAService.start(settings)

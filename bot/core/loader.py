@@ -6,6 +6,7 @@ import bisect
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -257,7 +258,40 @@ def _candidate_files(root: Path) -> tuple[list[Path], list[LoadProblem]]:
 
 
 def _rel(root: Path, path: Path) -> str:
+    prefix = str(root) + "/"
+    text = str(path)
+    if os.sep == "/" and text.startswith(prefix):  # pathlib's relative_to: 3x slower
+        return text[len(prefix) :]
     return path.relative_to(root).as_posix()
+
+
+# Returns the article of a file from its stat data alone (unchanged since it was last read),
+# or None to have it read and parsed.
+Reuse = Callable[[str, os.stat_result], Article | None]
+
+
+def _no_reuse(article_id: str, info: os.stat_result) -> Article | None:
+    return None
+
+
+class _Resolver:
+    """Resolved paths of the folder and of its subfolders, each resolved (and checked to be
+    inside the folder) once per load: doing so for every file cost ~0.3 s at 10,000 files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._folders: dict[Path, tuple[Path, bool]] = {}
+
+    def file(self, path: Path) -> Path:
+        """Where `path` really is, given that it is not a symbolic link itself; ArticleRefused
+        if that is outside the folder."""
+        known = self._folders.get(path.parent)
+        if known is None:
+            folder = path.parent.resolve()
+            known = self._folders[path.parent] = (folder, folder.is_relative_to(self.root))
+        if not known[1]:
+            raise ArticleRefused("path escapes the knowledge folder")
+        return known[0] / path.name
 
 
 def load_article_file(
@@ -265,26 +299,31 @@ def load_article_file(
     path: Path,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     parse: Callable[[str, str], Article] = parse_article,
+    reuse: Reuse = _no_reuse,
+    resolver: _Resolver | None = None,
 ) -> Article:
     """Read and parse one file inside `root`; raise ArticleRefused with the reason.
 
-    `parse` turns (article id, text) into the article: `parse_article` or a cache of it.
+    `parse` turns (article id, text) into the article: `parse_article` or a cache of it;
+    `reuse` may return it without the file being read (see `Reuse`).
     """
-    if path.is_symlink():
+    info = os.lstat(path)  # one stat for the checks and for `reuse`; OSError if it vanished
+    if stat.S_ISLNK(info.st_mode):
         raise ArticleRefused("symbolic link (refused)")
-    resolved_root = root.resolve()
-    resolved = path.resolve()
-    if not resolved.is_relative_to(resolved_root):
-        raise ArticleRefused("path escapes the knowledge folder")
-    if not resolved.is_file():
+    resolved = (resolver or _Resolver(root)).file(path)
+    if not stat.S_ISREG(info.st_mode):
         raise ArticleRefused("not a regular file")
-    return parse(_rel(root, path), _read_text(resolved, max_bytes))
+    article_id = _rel(root, path)
+    if info.st_size <= max_bytes and (article := reuse(article_id, info)) is not None:
+        return article
+    return parse(article_id, _read_text(resolved, max_bytes))
 
 
 def load_knowledge(
     root: Path,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     parse: Callable[[str, str], Article] = parse_article,
+    reuse: Reuse = _no_reuse,
 ) -> KnowledgeBase:
     """Load every article under `root`; bad files become problems, the rest loads."""
     if not root.exists():
@@ -292,10 +331,11 @@ def load_knowledge(
     if not root.is_dir():
         raise NotADirectoryError(f"knowledge path is not a folder: {root}")
     files, problems = _candidate_files(root)
+    resolver = _Resolver(root)
     articles: list[Article] = []
     for path in files:
         try:
-            articles.append(load_article_file(root, path, max_file_bytes, parse))
+            articles.append(load_article_file(root, path, max_file_bytes, parse, reuse, resolver))
         except ArticleRefused as exc:
             problems.append(LoadProblem(_rel(root, path), str(exc)))
         except OSError as exc:

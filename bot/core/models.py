@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from itertools import accumulate
+from typing import NamedTuple, overload
 
 
 class Passage(NamedTuple):
@@ -31,7 +34,9 @@ class Article:
     title: str
     url: str | None
     content_hash: str
-    passages: tuple[Passage, ...]
+    # A tuple, or a view that makes Passage objects on access (see bot/core/columns.py):
+    # either way an immutable sequence, equal to the tuple of the same passages.
+    passages: Sequence[Passage]
     published: str | None = None
     author: str | None = None
     tags: tuple[str, ...] = ()
@@ -54,11 +59,67 @@ class KnowledgeBase:
 
     articles: tuple[Article, ...]
     problems: tuple[LoadProblem, ...] = ()
-    passages: tuple[Passage, ...] = field(init=False)
+    # Every article's passages in order; equal articles mean equal passages (not compared).
+    passages: Sequence[Passage] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "passages", tuple(p for a in self.articles for p in a.passages))
+        object.__setattr__(self, "passages", AllPassages(self.articles))
 
     @property
     def is_empty(self) -> bool:
         return not self.passages
+
+
+class PassageView(Sequence[Passage]):
+    """A read-only sequence of passages made on access; equal to the tuple of its items,
+    as the tuple it stands for would be (and hashed like it)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, tuple | PassageView):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+
+class AllPassages(PassageView):
+    """The passages of many articles as one sequence, in order; a view, nothing is copied.
+
+    A tuple of a million passages would make every article's lazy passages (columns.py)
+    into objects at start-up, which is what those views avoid.
+    """
+
+    __slots__ = ("_articles", "_ends")
+
+    def __init__(self, articles: Sequence[Article]) -> None:
+        self._articles = articles
+        self._ends = list(accumulate(len(a.passages) for a in articles))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Passage, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> Passage | tuple[Passage, ...]:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        n = len(self)
+        at = i + n if i < 0 else i
+        if not 0 <= at < n:
+            raise IndexError("passage index out of range")
+        a = bisect_right(self._ends, at)
+        return self._articles[a].passages[at - (self._ends[a - 1] if a else 0)]
+
+    def __iter__(self) -> Iterator[Passage]:
+        for article in self._articles:
+            yield from article.passages
+
+    def __repr__(self) -> str:
+        return f"AllPassages({len(self)} passages of {len(self._articles)} articles)"

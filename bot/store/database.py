@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import tempfile
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +41,32 @@ class StoreStats(BaseModel):
     last_reload_outcome: str | None = None
 
 
-def _prepare(path: Path) -> None:
-    """Open synchronously once: refuse a corrupt or newer file, then migrate."""
+def _probe(path: Path) -> None:
+    """Refuse at once a database that cannot be opened at all, or is newer (nothing written)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the folder {path.parent}: {exc.strerror}") from None
     if path.exists() and not path.is_file():
         raise StoreError(f"database path {path} is not a file")
+    try:  # SQLite keeps its -wal and -shm files beside the database: the folder must take files
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        reason = f"cannot create files in {path.parent} ({exc.strerror})"
+        raise StoreError(f"cannot use database {path}: {reason}") from None
+    try:
+        with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
+            found = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot use database {path}: {exc}") from None
+    if found > SCHEMA_VERSION:
+        raise StoreError(f"database {path}: {SchemaTooNew(found)}; upgrade the bot")
+
+
+def _prepare(path: Path) -> None:
+    """Open synchronously once: refuse a corrupt or newer file, then migrate."""
+    _probe(path)
     try:
         with sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000) as db:
             ok = db.execute("PRAGMA quick_check").fetchone()[0]
@@ -74,6 +94,12 @@ class Store:
         # statements would commit (or roll back) each other's halves (SQLITE_MISUSE seen
         # with 200 concurrent asks and a reload's sync).
         self._writing = asyncio.Lock()
+
+    @staticmethod
+    async def probe(path: Path) -> None:
+        """StoreError now if the database cannot be opened at all (milliseconds): the slow
+        integrity check of `open` can then run alongside other start-up work."""
+        await asyncio.to_thread(_probe, path)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

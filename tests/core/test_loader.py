@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.loader import MAX_PASSAGE_CHARS, ArticleRefused, load_knowledge, parse_article
+from bot.core.models import Article
 
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:
@@ -173,3 +174,26 @@ def test_parse_refuses_text_without_body() -> None:
     """A title with nothing under it is not an article."""
     with pytest.raises(ArticleRefused):
         parse_article("a.txt", "Just a title")
+
+
+def test_reuse_gets_each_files_stat_and_skips_reading_it(tmp_path: Path) -> None:
+    """`reuse` is asked first, with the file's stat data; what it returns is used unread.
+    Files over the size limit, links and non-files are refused before it is asked."""
+    write(tmp_path, "a.md", "A\n\nKept from before.\n")
+    write(tmp_path, "big.md", "Big\n\n" + "x" * 100 + "\n")
+    write(tmp_path, "sub/b.md", "B\n\nRead as usual.\n")
+    if hasattr(os, "symlink"):
+        (tmp_path / "link.md").symlink_to(tmp_path / "a.md")
+    kept = parse_article("a.md", "A\n\nSomething else entirely.\n")
+    asked: dict[str, os.stat_result] = {}
+
+    def reuse(article_id: str, info: os.stat_result) -> Article | None:
+        asked[article_id] = info
+        return kept if article_id == "a.md" else None
+
+    kb = load_knowledge(tmp_path, max_file_bytes=50, reuse=reuse)
+    assert sorted(asked) == ["a.md", "sub/b.md"]
+    assert asked["a.md"].st_ino == (tmp_path / "a.md").stat().st_ino
+    assert kb.articles[0] is kept
+    assert [a.id for a in kb.articles] == ["a.md", "sub/b.md"]
+    assert {p.path for p in kb.problems} >= {"big.md"}

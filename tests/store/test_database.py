@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,32 @@ async def test_database_path_that_is_a_folder_is_refused(tmp_path: Path) -> None
     """Pointing the database at a folder is a clear error."""
     with pytest.raises(StoreError, match="not a file"):
         await Store.open(tmp_path)
+
+
+async def test_probe_refuses_what_cannot_be_opened_without_writing(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """The quick probe (run before start-up work) refuses garbage, folders and newer schemas,
+    and leaves the file as it was."""
+    db_path.parent.mkdir(parents=True)
+    garbage = b"this is not a database" * 100
+    db_path.write_bytes(garbage)
+    with pytest.raises(StoreError, match="cannot use database"):
+        await Store.probe(db_path)
+    assert db_path.read_bytes() == garbage
+    with pytest.raises(StoreError, match="not a file"):
+        await Store.probe(tmp_path)
+    newer = tmp_path / "newer.sqlite3"
+    with closing(sqlite3.connect(newer)) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    before = newer.read_bytes()
+    with pytest.raises(StoreError, match="newer"):
+        await Store.probe(newer)
+    assert newer.read_bytes() == before
+
+
+async def test_a_damaged_database_passes_the_probe_but_not_open(damaged_db: Path) -> None:
+    """Damage inside the file is found by open's integrity check, not by the probe."""
+    await Store.probe(damaged_db)
+    with pytest.raises(StoreError, match=r"damaged|malformed"):
+        await Store.open(damaged_db)

@@ -8,6 +8,7 @@ rank-bm25's crashes on empty corpora stay out of this class.
 
 from __future__ import annotations
 
+import ctypes
 import mmap
 import os
 import struct
@@ -105,6 +106,7 @@ class BM25Index:
 
         encoded = corpus if isinstance(corpus, EncodedCorpus) else encode_token_lists(corpus)
         doc_len, chunks, head_only = _collect_postings(encoded, head_lengths)
+        _return_freed_memory()  # before the matrix is allocated: that is the build's peak
         vocabulary = dict(encoded.terms)
         n_docs, n_terms = len(doc_len), len(vocabulary)
         total_tokens = int(doc_len.sum())
@@ -123,6 +125,7 @@ class BM25Index:
         np.cumsum(doc_freq, out=indptr[1:])
         indices, weights = self._place_postings(chunks, indptr, doc_len, index_dtype)
         self._matrix = sparse.csc_array((weights, indices, indptr), shape=(n_docs, n_terms))
+        _return_freed_memory()  # the chunks, freed while their postings were placed
         self._vocabulary: dict[str, int] = vocabulary
         self._doc_len = doc_len
         self._head_only = head_only
@@ -548,6 +551,19 @@ def _collect_postings(
         for counts_of_chunk in head_counts:
             head_only[: len(counts_of_chunk)] += counts_of_chunk
     return doc_lengths, chunks, head_only
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim; elsewhere nothing).
+
+    The chunks' many freed temporaries stay resident otherwise, fragmented between the
+    postings kept: 27 MiB of the 100k build's 70 MiB growth before placing the postings.
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 def _chunk_heads(

@@ -156,3 +156,12 @@ def test_small_knowledge_bases_are_analysed_here(monkeypatch: pytest.MonkeyPatch
 def test_titles_and_texts_must_pair_up() -> None:
     with pytest.raises(ValueError, match="one title per passage"):
         encode_passages(["a"], ["x", "y"])
+
+
+def test_strings_sent_to_workers_round_trip() -> None:
+    """Packed as one UTF-8 blob (no per-string UTF-8 cache left behind), unpacked the same."""
+    strings = ["", "plain", "Erdoğan – “x”", "\ud800 lone surrogate", "emoji 🙂", ""]
+    blob, ends = bot.core.encode._pack(strings)
+    assert isinstance(blob, bytes)
+    assert bot.core.encode._unpack((blob, ends)) == strings
+    assert bot.core.encode._unpack(bot.core.encode._pack([])) == []

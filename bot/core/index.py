@@ -30,6 +30,8 @@ _FORMAT_VERSION = 2  # 2: per-term counts of passages matching only in their hea
 # Tokens per build chunk: bounds the temporaries of the build, whatever the corpus size, and
 # the GIL hold of each numpy call on them (~10 ms at 2M tokens stalled an event loop ~40 ms).
 _CHUNK_TOKENS = 1 << 19
+# Placing postings, freed chunks are handed back to the system every this many chunks.
+_TRIM_EVERY_CHUNKS = 8
 # Postings per slice when turning term frequencies into weights (bounds temporaries too).
 _WEIGHT_SLICE = 1 << 22
 # Passages whose tokens are turned into ids per call that holds the GIL (~25k tokens, ~2 ms).
@@ -143,8 +145,8 @@ class BM25Index:
         (a CSR then a CSC) is ever held, and the chunks shrink as the columns fill.
         """
         nnz = int(indptr[-1])
-        indices = np.empty(nnz, dtype=index_dtype)
-        weights = np.empty(nnz, dtype=np.float64)
+        indices = _small_page_array(nnz, index_dtype)
+        weights = _small_page_array(nnz, np.float64)
         if nnz == 0:
             return indices, weights
         norm = length_norm(doc_len, self._k1, self._b, self._avgdl)
@@ -165,6 +167,8 @@ class BM25Index:
             )
             filled[:n_chunk_terms] += counts
             del chunk, slots, docs, term_of_posting
+            if len(chunks) % _TRIM_EVERY_CHUNKS == 0:
+                _return_freed_memory()  # the placed chunks': the matrix grows as they go
         return indices, weights
 
     # -- introspection ---------------------------------------------------------------
@@ -551,6 +555,22 @@ def _collect_postings(
         for counts_of_chunk in head_counts:
             head_only[: len(counts_of_chunk)] += counts_of_chunk
     return doc_lengths, chunks, head_only
+
+
+def _small_page_array(n: int, dtype: type[np.generic]) -> npt.NDArray:
+    """An uninitialised array on ordinary 4 KiB pages, resident only as it is written.
+
+    numpy asks for 2 MiB huge pages for large arrays: placing the first chunks' postings in
+    every column touched every huge page, so the whole matrix (~600 MiB at 1M passages) was
+    resident while the chunks it replaces still were.
+    """
+    size = n * np.dtype(dtype).itemsize
+    if size == 0:
+        return np.empty(n, dtype=dtype)
+    buffer = mmap.mmap(-1, size)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        buffer.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(buffer, dtype=dtype, count=n)
 
 
 def _return_freed_memory() -> None:

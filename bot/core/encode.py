@@ -1,11 +1,13 @@
 """Passages → term ids for the index, analysed on several processes for large corpora.
 
-Analysing passages is ~95 % of a cold build and pure CPU in Python: worker processes
+Analysing passages was ~90 % of a cold build and pure CPU in Python: worker processes
 analyse tasks of a few thousand passages, each returning its own small vocabulary and int32
 ids; the results are merged in task order, which gives exactly the term ids (order of first
 occurrence) of analysing everything in one process. Workers are spawned, not forked: a
-reload builds in a thread of a running bot, and forking a threaded process is unsafe.
-Anything going wrong with the workers falls back to analysing in this process.
+reload builds in a thread of a running bot, and forking a threaded process is unsafe. Like
+any spawned process they import the parent's main script, so scripts that build an engine
+keep the ``if __name__ == "__main__":`` guard (``python -m bot`` needs none). Anything going
+wrong with the workers falls back to analysing in this process.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -161,7 +164,11 @@ def _results(tasks: list[Task], workers: int) -> Iterator[TaskResult]:
 
 def _lower_priority() -> None:
     """Yield the CPUs to the serving process: a reload analyses while the bot answers, and on
-    two cores two busy workers would otherwise delay its event loop by a time slice or more."""
+    two cores two busy workers would otherwise delay its event loop by a time slice or more.
+
+    Ctrl-C is the parent's to handle: workers dying of it would only make it analyse alone.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):  # not permitted: run at the same priority
         os.nice(_WORKER_NICENESS)
 

@@ -56,6 +56,7 @@ def _forbid_tokenising(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the corpus was tokenised or indexed again")
 
     monkeypatch.setattr(bot.core.engine, "passage_terms", refuse)
+    monkeypatch.setattr(bot.core.engine, "encode_passages", refuse)
     monkeypatch.setattr(BM25Index, "__init__", refuse)
 
 

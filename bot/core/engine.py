@@ -15,6 +15,7 @@ from bot.core.analysis import analyze
 from bot.core.answers import Answer, Turn
 from bot.core.columns import PassageFinder
 from bot.core.compose import Candidate, Composer, ComposerTuning, Draft
+from bot.core.encode import encode_passages
 from bot.core.followup import context_terms, is_follow_up
 from bot.core.index import BM25Index, IdfMode
 from bot.core.models import Article, KnowledgeBase, Passage
@@ -96,8 +97,12 @@ class Engine:
         # Built on the first lookup by id (/source), not at start-up: a dict of every id
         # took ~0.5 s at a million passages.
         self._finder: PassageFinder | None = None
+        # The terms of passage_terms(article, passage), as ids, analysed on every CPU.
         self.index = index or BM25Index(
-            [passage_terms(self._articles[p.article_id], p) for p in self._passages],
+            encode_passages(
+                [self._articles[p.article_id].title for p in self._passages],
+                [p.text for p in self._passages],
+            ),
             k1=self.config.k1,
             b=self.config.b,
             idf_mode=self.config.idf_mode,

@@ -8,12 +8,13 @@ rank-bm25's crashes on empty corpora stay out of this class.
 
 from __future__ import annotations
 
+import ctypes
 import mmap
 import os
 import struct
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, islice, pairwise
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args
 
@@ -26,8 +27,11 @@ from bot.core.scoring import bm25_weight, length_norm, lucene_idf, okapi_idf
 IdfMode = Literal["okapi", "lucene"]
 
 _FORMAT_VERSION = 2  # 2: per-term counts of passages matching only in their head
-# Tokens per build chunk: bounds the temporaries of the build, whatever the corpus size.
-_CHUNK_TOKENS = 1 << 21
+# Tokens per build chunk: bounds the temporaries of the build, whatever the corpus size, and
+# the GIL hold of each numpy call on them (~10 ms at 2M tokens stalled an event loop ~40 ms).
+_CHUNK_TOKENS = 1 << 19
+# Placing postings, freed chunks are handed back to the system every this many chunks.
+_TRIM_EVERY_CHUNKS = 8
 # Postings per slice when turning term frequencies into weights (bounds temporaries too).
 _WEIGHT_SLICE = 1 << 22
 # Passages whose tokens are turned into ids per call that holds the GIL (~25k tokens, ~2 ms).
@@ -45,7 +49,7 @@ class Hit(NamedTuple):
     score: float
 
 
-class _GrowingVocabulary(dict[str, int]):
+class GrowingVocabulary(dict[str, int]):
     """Term → id in order of first occurrence; a lookup of a new term assigns the next id."""
 
     def __missing__(self, term: str) -> int:
@@ -53,12 +57,33 @@ class _GrowingVocabulary(dict[str, int]):
         return term_id
 
 
+class EncodedCorpus(NamedTuple):
+    """A corpus already turned into term ids, streamed chunk by chunk.
+
+    Each chunk is (the int32 ids of its tokens, passage after passage; tokens per passage).
+    Ids are in order of first occurrence in the corpus (rank-bm25's term order); ``terms``
+    maps every term of the chunks consumed so far to its id.
+    """
+
+    terms: dict[str, int]
+    chunks: Iterable[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]]
+
+
+class _ChunkPostings(NamedTuple):
+    """One chunk's postings, term by term (passages ascending within a term)."""
+
+    first_doc: int
+    term_counts: npt.NDArray[np.int64]  # postings per term id, for the ids known then
+    rows: npt.NDArray[np.integer]  # passage, counted from first_doc
+    tf: npt.NDArray[np.integer]
+
+
 class BM25Index:
     """An immutable BM25 index over a corpus of token lists (the analyzer lives elsewhere)."""
 
     def __init__(
         self,
-        corpus: Sequence[Sequence[str]],
+        corpus: Sequence[Sequence[str]] | EncodedCorpus,
         *,
         k1: float = 1.5,
         b: float = 0.75,
@@ -66,7 +91,8 @@ class BM25Index:
         idf_mode: IdfMode = "okapi",
         head_lengths: Sequence[int] | None = None,
     ) -> None:
-        """Index `corpus`; ``head_lengths[i]`` leading tokens of passage i are its head.
+        """Index `corpus` (token lists, or already term ids); ``head_lengths[i]`` leading
+        tokens of passage i are its head.
 
         A head is text shared by several passages (the article title): it is scored like the
         rest, but ``body_doc_freq`` tells how many passages have a term outside of it.
@@ -80,50 +106,70 @@ class BM25Index:
         self._epsilon = float(epsilon)
         self._idf_mode: IdfMode = idf_mode
 
-        doc_len = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
-        heads = _head_lengths(head_lengths, doc_len)
-        vocabulary, tf_by_doc, head_only = _count_terms(corpus, doc_len, heads)
-        n_docs = len(doc_len)
+        encoded = corpus if isinstance(corpus, EncodedCorpus) else encode_token_lists(corpus)
+        doc_len, chunks, head_only = _collect_postings(encoded, head_lengths)
+        _return_freed_memory()  # before the matrix is allocated: that is the build's peak
+        vocabulary = dict(encoded.terms)
+        n_docs, n_terms = len(doc_len), len(vocabulary)
         total_tokens = int(doc_len.sum())
         # rank-bm25 divides Python ints, so do we (the same correctly rounded float).
         self._avgdl = total_tokens / n_docs if total_tokens else 0.0
-
-        tf = tf_by_doc.tocsc()  # passage × term, row indices sorted within each column
-        del tf_by_doc  # keep the build's peak memory near two copies of the postings
-        tf.sort_indices()
-        doc_freq = np.diff(tf.indptr)
+        doc_freq = np.zeros(n_terms, dtype=np.int64)
+        for chunk in chunks:
+            doc_freq[: len(chunk.term_counts)] += chunk.term_counts
         if self._idf_mode == "okapi":
             self._idf = okapi_idf(n_docs, doc_freq, self._epsilon)
         else:
             self._idf = lucene_idf(n_docs, doc_freq)
-        weights = self._weights(tf, doc_len)
-        index_dtype = _index_dtype(tf.nnz)
-        self._matrix = sparse.csc_array(
-            (
-                weights,
-                tf.indices.astype(index_dtype, copy=False),
-                tf.indptr.astype(index_dtype, copy=False),
-            ),
-            shape=tf.shape,
-        )
+        nnz = int(doc_freq.sum())
+        index_dtype = _index_dtype(max(nnz, n_docs))
+        indptr = np.zeros(n_terms + 1, dtype=index_dtype)
+        np.cumsum(doc_freq, out=indptr[1:])
+        indices, weights = self._place_postings(chunks, indptr, doc_len, index_dtype)
+        self._matrix = sparse.csc_array((weights, indices, indptr), shape=(n_docs, n_terms))
+        _return_freed_memory()  # the chunks, freed while their postings were placed
         self._vocabulary: dict[str, int] = vocabulary
         self._doc_len = doc_len
         self._head_only = head_only
 
-    def _weights(self, tf: sparse.csc_array, doc_len: npt.NDArray[np.int64]) -> npt.NDArray:
-        """Return the BM25 weight of every posting of the term-frequency matrix, in its order."""
-        weights = np.empty(tf.nnz, dtype=np.float64)
-        if tf.nnz == 0:
-            return weights
+    def _place_postings(
+        self,
+        chunks: list[_ChunkPostings],
+        indptr: npt.NDArray,
+        doc_len: npt.NDArray[np.int64],
+        index_dtype: type[np.signedinteger],
+    ) -> tuple[npt.NDArray, npt.NDArray[np.float64]]:
+        """Weigh each chunk's postings and move them into their columns, freeing the chunk.
+
+        The whole matrix is written once, in its final layout: no second copy of the postings
+        (a CSR then a CSC) is ever held, and the chunks shrink as the columns fill.
+        """
+        nnz = int(indptr[-1])
+        indices = _small_page_array(nnz, index_dtype)
+        weights = _small_page_array(nnz, np.float64)
+        if nnz == 0:
+            return indices, weights
         norm = length_norm(doc_len, self._k1, self._b, self._avgdl)
-        for start in range(0, tf.nnz, _WEIGHT_SLICE):
-            part = slice(start, start + _WEIGHT_SLICE)
-            positions = np.arange(start, min(start + _WEIGHT_SLICE, tf.nnz))
-            term_of_posting = np.searchsorted(tf.indptr, positions, side="right") - 1
-            weights[part] = bm25_weight(
-                tf.data[part], norm[tf.indices[part]], self._idf[term_of_posting], self._k1
+        filled = indptr[:-1].astype(np.int64)  # next free slot of each column
+        while chunks:
+            chunk = chunks.pop(0)
+            counts = chunk.term_counts
+            n_chunk_terms = len(counts)
+            chunk_starts = np.cumsum(counts) - counts
+            # Postings of a term in this chunk go right after the earlier chunks' ones.
+            slots = np.repeat(filled[:n_chunk_terms] - chunk_starts, counts)
+            slots += np.arange(len(chunk.rows), dtype=np.int64)
+            docs = chunk.rows.astype(np.int64) + chunk.first_doc
+            term_of_posting = np.repeat(np.arange(n_chunk_terms), counts)
+            indices[slots] = docs
+            weights[slots] = bm25_weight(
+                chunk.tf.astype(np.int32), norm[docs], self._idf[term_of_posting], self._k1
             )
-        return weights
+            filled[:n_chunk_terms] += counts
+            del chunk, slots, docs, term_of_posting
+            if len(chunks) % _TRIM_EVERY_CHUNKS == 0:
+                _return_freed_memory()  # the placed chunks': the matrix grows as they go
+        return indices, weights
 
     # -- introspection ---------------------------------------------------------------
 
@@ -408,18 +454,6 @@ def _check_arrays(
         raise ValueError(f"damaged index file: {problems[0]}")
 
 
-def _head_lengths(
-    head_lengths: Sequence[int] | None, doc_len: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64] | None:
-    """Validate the per-passage head lengths (0 <= head <= passage length)."""
-    if head_lengths is None:
-        return None
-    heads = np.asarray(head_lengths, dtype=np.int64)
-    if heads.shape != doc_len.shape or np.any(heads < 0) or np.any(heads > doc_len):
-        raise ValueError("head_lengths needs one length per passage, within the passage")
-    return heads
-
-
 def _head_terms(
     token_ids: npt.NDArray[np.int32],
     lengths: npt.NDArray[np.int64],
@@ -451,32 +485,28 @@ def _head_only_counts(chunk: sparse.csr_array, head: sparse.csr_array) -> npt.ND
     return np.bincount(head.indices[tf == head.data], minlength=chunk.shape[1])
 
 
-def _count_terms(
-    corpus: Iterable[Sequence[str]],
-    doc_len: npt.NDArray[np.int64],
-    heads: npt.NDArray[np.int64] | None = None,
-) -> tuple[dict[str, int], sparse.csr_array, npt.NDArray[np.int64] | None]:
-    """Return the vocabulary (ids in rank-bm25's term order), a passage × term tf matrix and,
-    given head lengths, per term the passages that have it only in their head.
+def encode_token_lists(corpus: Iterable[Sequence[str]]) -> EncodedCorpus:
+    """Turn token lists into term ids, ~_CHUNK_TOKENS tokens per chunk, ids by first occurrence."""
+    vocabulary = GrowingVocabulary()
+    return EncodedCorpus(vocabulary, _token_list_chunks(corpus, vocabulary))
 
-    Tokens become int32 ids chunk by chunk (no Python object per posting); scipy sums the
-    duplicate ids of each passage into term frequencies.
-    """
-    head_counts: list[npt.NDArray[np.int64]] = []
-    vocabulary = _GrowingVocabulary()
+
+def _token_list_chunks(
+    corpus: Iterable[Sequence[str]], vocabulary: GrowingVocabulary
+) -> Iterator[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]]:
     lookup = vocabulary.__getitem__
     docs = iter(corpus)
-    ends = np.cumsum(doc_len)
-    indices: list[npt.NDArray] = []
-    counts: list[npt.NDArray] = []
-    nnz_per_doc: list[npt.NDArray] = []
-    start = 0
-    while start < len(doc_len):
-        first_token = int(ends[start - 1]) if start else 0
-        end = max(start + 1, int(np.searchsorted(ends, first_token + _CHUNK_TOKENS, "right")))
-        n_tokens = int(ends[end - 1]) - first_token
-        # A list, so that trailing empty passages are consumed too (fromiter stops at count).
-        chunk_docs = list(islice(docs, end - start))
+    while True:
+        chunk_docs: list[Sequence[str]] = []
+        n_tokens = 0
+        for doc in docs:
+            chunk_docs.append(doc)
+            n_tokens += len(doc)
+            if n_tokens >= _CHUNK_TOKENS:
+                break
+        if not chunk_docs:
+            return
+        lengths = np.fromiter(map(len, chunk_docs), dtype=np.int64, count=len(chunk_docs))
         token_ids = np.empty(n_tokens, dtype=np.int32)
         filled = 0
         # A few hundred passages at a time: fromiter over a C-level map never yields the GIL,
@@ -488,41 +518,107 @@ def _count_terms(
                 map(lookup, chain.from_iterable(batch)), dtype=np.int32, count=count
             )
             filled += count
-        indptr = np.concatenate(([0], np.cumsum(doc_len[start:end])))
+        yield token_ids, lengths
+
+
+def _collect_postings(
+    encoded: EncodedCorpus, head_lengths: Sequence[int] | None
+) -> tuple[npt.NDArray[np.int64], list[_ChunkPostings], npt.NDArray[np.int64] | None]:
+    """Return the passage lengths, each chunk's postings term by term, and, given head
+    lengths, per term the passages that have it only in their head.
+
+    scipy sums the duplicate ids of each passage into term frequencies, chunk by chunk: the
+    corpus is never held whole, as tokens or as ids.
+    """
+    heads = None if head_lengths is None else np.asarray(head_lengths, dtype=np.int64)
+    lengths: list[npt.NDArray[np.int64]] = []
+    chunks: list[_ChunkPostings] = []
+    head_counts: list[npt.NDArray[np.int64]] = []
+    first_doc = 0
+    for token_ids, doc_len in encoded.chunks:
+        n_docs, n_terms = len(doc_len), len(encoded.terms)
+        indptr = np.concatenate(([0], np.cumsum(doc_len)))
         if heads is not None:  # before the chunk's sum_duplicates, which may sort ids in place
-            head = _head_terms(token_ids, doc_len[start:end], heads[start:end], len(vocabulary))
+            chunk_heads = _chunk_heads(heads, first_doc, doc_len)
+            head = _head_terms(token_ids, doc_len, chunk_heads, n_terms)
         chunk = sparse.csr_array(
-            (np.ones(n_tokens, dtype=np.int32), token_ids, indptr),
-            shape=(end - start, len(vocabulary)),
+            (np.ones(len(token_ids), dtype=np.int32), token_ids, indptr), shape=(n_docs, n_terms)
         )
         chunk.sum_duplicates()  # sorts each passage's term ids and adds up repeats
         if heads is not None:
             head_counts.append(_head_only_counts(chunk, head))
-        indices.append(chunk.indices)
-        counts.append(chunk.data)
-        nnz_per_doc.append(np.diff(chunk.indptr))
-        start = end
-    n_docs = len(doc_len)
-    nnz = sum(map(len, indices))
-    indptr = np.zeros(n_docs + 1, dtype=_index_dtype(nnz))
-    if nnz_per_doc:
-        np.cumsum(np.concatenate(nnz_per_doc), out=indptr[1:])
-    tf = sparse.csr_array(
-        (
-            np.concatenate(counts) if counts else np.zeros(0, dtype=np.int32),
-            np.concatenate(indices).astype(indptr.dtype, copy=False)
-            if indices
-            else np.zeros(0, dtype=indptr.dtype),
-            indptr,
-        ),
-        shape=(n_docs, len(vocabulary)),
-    )
+        by_term = chunk.tocsc()  # passages ascending within each term
+        # Kept until every chunk is in: the narrowest integers that hold them (~3 bytes a
+        # posting instead of 8; a chunk has fewer than 65,536 passages unless they are empty).
+        chunks.append(
+            _ChunkPostings(
+                first_doc,
+                np.diff(by_term.indptr).astype(np.int64),
+                _narrowest(by_term.indices, n_docs - 1),
+                _narrowest(by_term.data, int(by_term.data.max(initial=0))),
+            )
+        )
+        del chunk, by_term
+        lengths.append(doc_len.astype(np.int64, copy=False))
+        first_doc += n_docs
+    if heads is not None and len(heads) != first_doc:
+        raise ValueError("head_lengths needs one length per passage, within the passage")
+    doc_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
     head_only = None
     if heads is not None:
-        head_only = np.zeros(len(vocabulary), dtype=np.int64)
+        head_only = np.zeros(len(encoded.terms), dtype=np.int64)
         for counts_of_chunk in head_counts:
             head_only[: len(counts_of_chunk)] += counts_of_chunk
-    return dict(vocabulary), tf, head_only
+    return doc_lengths, chunks, head_only
+
+
+def _small_page_array(n: int, dtype: type[np.generic]) -> npt.NDArray:
+    """An uninitialised array on ordinary 4 KiB pages, resident only as it is written.
+
+    numpy asks for 2 MiB huge pages for large arrays: placing the first chunks' postings in
+    every column touched every huge page, so the whole matrix (~600 MiB at 1M passages) was
+    resident while the chunks it replaces still were.
+    """
+    size = n * np.dtype(dtype).itemsize
+    if size == 0:
+        return np.empty(n, dtype=dtype)
+    buffer = mmap.mmap(-1, size)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        buffer.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(buffer, dtype=dtype, count=n)
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim; elsewhere nothing).
+
+    The chunks' many freed temporaries stay resident otherwise, fragmented between the
+    postings kept: 27 MiB of the 100k build's 70 MiB growth before placing the postings.
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
+
+
+def _narrowest(values: npt.NDArray, largest: int) -> npt.NDArray:
+    """The non-negative `values` (at most `largest`) as uint8, uint16 or as they are."""
+    for dtype in (np.uint8, np.uint16):
+        if largest <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values
+
+
+def _chunk_heads(
+    heads: npt.NDArray[np.int64], first_doc: int, doc_len: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """The head lengths of one chunk's passages, checked (0 <= head <= passage length)."""
+    chunk_heads = heads[first_doc : first_doc + len(doc_len)]
+    if chunk_heads.shape != doc_len.shape or np.any(chunk_heads < 0):
+        raise ValueError("head_lengths needs one length per passage, within the passage")
+    if np.any(chunk_heads > doc_len):
+        raise ValueError("head_lengths needs one length per passage, within the passage")
+    return chunk_heads
 
 
 def _index_dtype(nnz: int) -> type[np.signedinteger]:

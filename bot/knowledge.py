@@ -110,15 +110,25 @@ def _build_engine(kb: KnowledgeBase, settings: Settings, *, use_cache: bool) -> 
 def _persist(engine: Engine, cache: Path) -> None:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        engine.index.save(tmp)
-        tmp.replace(cache)  # atomic: a killed build never leaves a half-written index
+        engine.index.save(cache)  # atomic: a killed build never leaves a half-written index
         for old in cache.parent.glob("*.npz"):
             if old != cache:
                 old.unlink(missing_ok=True)
+        _prune_stale_partials(cache.parent)
     except OSError as exc:
         # Serving works without the cache; the next start just indexes again.
         log.warning("could not persist the index to %s: %s", cache, exc.strerror or exc)
+
+
+_STALE_PARTIAL_S = 3600  # older than any build: left by a killed process, not in progress
+
+
+def _prune_stale_partials(folder: Path) -> None:
+    cutoff = time.time() - _STALE_PARTIAL_S
+    for partial in folder.glob("*.partial"):
+        with contextlib.suppress(OSError):
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink()
 
 
 _PARSE_CACHE = "articles.parsed"  # not *.npz: those are indexes, pruned on persist

@@ -80,6 +80,22 @@ def test_first_build_persists_one_index_named_by_the_content_hash(settings: Sett
     assert [p.name for p in _cache_files(settings)] == [f"{engine.version}.npz"]
 
 
+def test_a_build_leaves_no_partial_files_and_prunes_only_stale_ones(settings: Settings) -> None:
+    """Temporary index files are removed; one left by a killed build an hour ago is pruned,
+    while one another process may still be writing is left alone."""
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    stale = settings.cache_dir / "old.npz.123-abc.partial"
+    in_progress = settings.cache_dir / "new.npz.456-def.partial"
+    for path in (stale, in_progress):
+        path.write_bytes(b"half an index")
+    hour_ago = time.time() - 2 * 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    _engine(settings)
+    assert not stale.exists()
+    assert in_progress.exists()
+    assert sorted(p.name for p in settings.cache_dir.glob("*.partial")) == [in_progress.name]
+
+
 def test_cache_hit_gives_identical_answers_without_tokenising(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

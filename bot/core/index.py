@@ -12,6 +12,7 @@ import ctypes
 import mmap
 import os
 import struct
+import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, pairwise
@@ -333,10 +334,15 @@ class BM25Index:
             "head_only": self._head_only if self._head_only is not None else np.zeros(0, np.int64),
         }
         path = Path(path)
-        partial = path.with_name(path.name + ".partial")
-        with partial.open("wb") as file:
-            np.savez(file, **arrays)
-        os.replace(partial, path)
+        # A name of its own, so two processes saving the same index never write one file.
+        partial = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.partial")
+        try:
+            with partial.open("wb") as file:
+                np.savez(file, **arrays)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path) -> BM25Index:

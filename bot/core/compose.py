@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -441,8 +442,10 @@ class Composer:
 
     def coverage(self, terms: set[str], present: set[str]) -> float:
         """Share of the question's weight (idf) found in `present`."""
-        total = sum(self._idf(t) for t in terms)
-        return sum(self._idf(t) for t in terms & present) / total if total else 0.0
+        # fsum: exact whatever the order, and a set's order changes with each process's
+        # string hashing, so a plain sum could rank two passages differently per process.
+        total = math.fsum(self._idf(t) for t in terms)
+        return math.fsum(self._idf(t) for t in terms & present) / total if total else 0.0
 
     def compose(
         self,
@@ -622,7 +625,7 @@ class Composer:
         present = [{aliases.get(t, t) for t in p} for p in self._present(considered, asked)]
         coverages = [self.coverage(terms, p) for p in present]
         top = max(range(len(coverages)), key=coverages.__getitem__)
-        missing = sorted(terms - present[top], key=self._idf, reverse=True)[:4]
+        missing = sorted(terms - present[top], key=lambda t: (-self._idf(t), t))[:4]
         mass = sum(c.score for c in candidates) or 1.0
         top_article = candidates[0].article.id
         support = Support(

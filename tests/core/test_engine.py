@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +109,35 @@ def test_the_index_knows_the_terms_the_analyzer_finds_in_each_passage(engine: En
     probe = [*sorted({t for terms in texts for t in terms})[::7], "zzz-not-a-term"]
     docs = list(range(len(kb.passages)))
     assert engine.contained(docs, probe) == [set(probe) & set(terms) for terms in texts]
+
+
+_ANSWER_IN_A_NEW_PROCESS = """
+import json, sys
+from pathlib import Path
+from bot.core.engine import Engine
+from bot.core.loader import load_knowledge
+engine = Engine(load_knowledge(Path(sys.argv[1])))
+answers = [engine.answer(q).model_dump(mode="json") for q in json.loads(sys.argv[2])]
+print(json.dumps(answers, sort_keys=True))
+"""
+
+
+def test_the_same_question_gets_the_same_answer_in_every_process() -> None:
+    """String hashing differs per process (PYTHONHASHSEED): answers, reasons and evidence
+    must not, not even the order of the unknown words an abstention names."""
+    questions = [
+        *QUESTIONS,
+        "Which zorblat vexing quuxes did the grommet flurbish?",
+        "Who purhcased the remaining pacakages irrespective of Pashinyan?",
+    ]
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", _ANSWER_IN_A_NEW_PROCESS, str(KNOWLEDGE), json.dumps(questions)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1

@@ -9,8 +9,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
-import numpy as np
-
 from bot.core.analysis import analyze
 from bot.core.answers import Answer, Turn
 from bot.core.columns import PassageFinder
@@ -229,20 +227,17 @@ class Engine:
         scores = self.index.get_scores(list(terms))
         related = list(self.composer.aliases(terms)) if self.config.expansion_weight else []
         if related:
-            scores = scores + self.config.expansion_weight * self.index.get_scores(related)
+            expansion = self.index.get_scores(related)
+            expansion *= self.config.expansion_weight
+            scores += expansion
         if extra:
-            scores = scores + self.config.context_weight * self.index.get_scores(list(extra))
-        if self.index.idf_mode == "lucene":
-            nonzero = np.flatnonzero(scores > 0)  # lucene idf > 0: matching ⇔ positive score
-        else:
-            nonzero = np.flatnonzero(self.index.matching([*terms, *extra]))
-        if nonzero.size == 0:
-            return []
-        if nonzero.size > k:
-            part = np.argpartition(-scores[nonzero], k - 1)[:k]
-            nonzero = nonzero[part]
-        order = sorted(nonzero.tolist(), key=lambda i: (-scores[i], i))
-        return [(i, float(scores[i])) for i in order]
+            context = self.index.get_scores(list(extra))
+            context *= self.config.context_weight
+            scores += context
+        # Lucene idf is positive, so a matching passage scores above zero; okapi idf can be
+        # negative, so eligibility is holding a question or context term (not a related one).
+        holding = None if self.index.idf_mode == "lucene" else [*terms, *extra]
+        return list(self.index.best(scores, k, holding=holding))
 
     def search(self, query: str, k: int = 10) -> list[SearchResult]:
         """The best passages for a query, best first (BM25, title included)."""

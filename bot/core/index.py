@@ -41,6 +41,9 @@ _GIL_BATCH_DOCS = 256
 _DENSE_FRACTION = 16
 # Search samples about this many scores (at least) to bound the k-th best from below.
 _SAMPLE_SIZE = 1024
+# Up to this many candidates are checked by binary search in the postings rather than by
+# marking every passage that holds a term.
+_CHECKED_AT_MOST = 4096
 
 
 class Hit(NamedTuple):
@@ -259,10 +262,21 @@ class BM25Index:
         """Return up to k passages with a positive score, best first, ties by lower position."""
         if k <= 0 or self.size == 0:
             return []
-        scores = self.get_scores(query)
-        # The k-th best of an evenly spread sample is a lower bound of the k-th best score:
-        # only passages reaching it (and positive) need sorting. Selecting among few
-        # candidates, not partitioning the whole (often mostly-zero) array, keeps this fast.
+        return self.best(self.get_scores(query), k)
+
+    def best(
+        self, scores: npt.NDArray[np.float64], k: int, *, holding: Sequence[str] | None = None
+    ) -> list[Hit]:
+        """The k best passages by `scores`, best first, ties by lower position.
+
+        Eligible are the passages with a positive score or, given `holding`, those holding
+        at least one of those terms (whatever their score: okapi idf can be negative).
+        """
+        if k <= 0 or len(scores) == 0:
+            return []
+        # The k-th best of an evenly spread sample bounds the k-th best score from below:
+        # when k eligible passages reach it, nothing below it can enter the top k, and only
+        # those few need checking and sorting instead of the whole (mostly zero) array.
         threshold = 0.0
         step = len(scores) // _SAMPLE_SIZE
         sample = scores[::step] if step >= 2 else scores[:0]
@@ -270,9 +284,43 @@ class BM25Index:
             threshold = max(float(np.partition(sample, len(sample) - k)[len(sample) - k]), 0.0)
         if threshold > 0:
             candidates = np.flatnonzero(scores >= threshold)
-        else:
-            candidates = np.flatnonzero(scores > 0)
+            hits = _best(candidates, scores[candidates], k)
+            if holding is None:
+                return hits
+            # Usually the best k all hold a term (a passage matching only an expansion
+            # term seldom ranks that high): then they are the eligible best k too.
+            held = self.holds_any(holding, np.array([hit.doc for hit in hits], dtype=np.int64))
+            if held.all():
+                return hits
+            candidates = candidates[self.holds_any(holding, candidates)]
+            if len(candidates) >= k:
+                return _best(candidates, scores[candidates], k)
+        candidates = np.flatnonzero(scores > 0)
+        if holding is None:
+            return _best(candidates, scores[candidates], k)
+        if len(candidates) <= _CHECKED_AT_MOST:
+            # Eligible passages scoring zero or less rank below any positive one: when k
+            # positive ones hold a term, the rest need not be found.
+            candidates = candidates[self.holds_any(holding, candidates)]
+            if len(candidates) >= k:
+                return _best(candidates, scores[candidates], k)
+        candidates = np.flatnonzero(self.matching(holding))
         return _best(candidates, scores[candidates], k)
+
+    def holds_any(self, terms: Iterable[str], docs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """For each passage position in `docs`, whether it holds at least one of `terms`."""
+        held = np.zeros(len(docs), dtype=np.bool_)
+        for term in set(terms):
+            postings = self._postings(term)
+            if postings is None or not len(postings[0]):
+                continue
+            ids = postings[0]
+            # Sorted postings: one binary search per term for all the passages, in the
+            # postings' own dtype (a mixed one would copy the whole posting list first).
+            wanted = docs.astype(ids.dtype, copy=False)
+            at = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
+            held |= ids[at] == wanted
+        return held
 
     def term_scores(self, query: Sequence[str], doc: int) -> dict[str, float]:
         """Return each query term's contribution to one passage's score, for terms it contains.
@@ -306,9 +354,11 @@ class BM25Index:
             if postings is None or not len(postings[0]):
                 continue
             ids = postings[0]
-            # One binary search per term for all the passages (postings are sorted).
-            at = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
-            for i in np.flatnonzero(ids[at] == wanted).tolist():
+            # One binary search per term for all the passages (postings are sorted), in
+            # the postings' own dtype (a mixed one would copy the whole posting list first).
+            same = wanted.astype(ids.dtype, copy=False)
+            at = np.minimum(ids.searchsorted(same), len(ids) - 1)
+            for i in np.flatnonzero(ids[at] == same).tolist():
                 found[i].add(term)
         return found
 

@@ -234,6 +234,55 @@ def test_save_load_round_trip(tmp_path: Path, corpus: list[list[str]], idf_mode:
         assert loaded.search(query) == index.search(query)
 
 
+@PROPERTY
+@given(
+    data=st.data(),
+    corpus=corpora,
+    holding=st.none() | queries,
+    k=st.integers(0, 12),
+    sample_size=st.sampled_from([1024, 1, 2, 3]),
+)
+def test_best_is_the_top_k_of_the_eligible_passages_whatever_the_sample(
+    data: st.DataObject,
+    corpus: list[list[str]],
+    holding: list[str] | None,
+    k: int,
+    sample_size: int,
+) -> None:
+    """best ranks any scores (ties, zeros, negatives): positive ones, or those of passages
+    holding a given term; sampling a threshold (tiny samples force it here) changes nothing."""
+    scores = np.array(
+        data.draw(
+            st.lists(
+                st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0, 3.0]),
+                min_size=len(corpus),
+                max_size=len(corpus),
+            )
+        )
+    )
+    if holding is None:
+        eligible = [d for d in range(len(corpus)) if scores[d] > 0]
+    else:
+        eligible = [d for d in range(len(corpus)) if set(holding) & set(corpus[d])]
+    expected = sorted(eligible, key=lambda d: (-scores[d], d))[:k]
+    index = BM25Index(corpus)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("bot.core.index._SAMPLE_SIZE", sample_size)
+        hits = index.best(scores, k, holding=holding)
+    assert hits == [Hit(d, scores[d]) for d in expected]
+
+
+@PROPERTY
+@given(corpus=corpora, query=queries, data=st.data())
+def test_holds_any_tells_which_passages_have_one_of_the_terms(
+    corpus: list[list[str]], query: list[str], data: st.DataObject
+) -> None:
+    """holds_any agrees with the passages' own terms, for any passages in any order."""
+    docs = data.draw(st.lists(st.integers(0, len(corpus) - 1), max_size=6))
+    held = BM25Index(corpus).holds_any(query, np.array(docs, dtype=np.int64))
+    assert held.tolist() == [bool(set(query) & set(corpus[d])) for d in docs]
+
+
 def test_larger_corpus_matches_rank_bm25_bit_for_bit() -> None:
     """A few thousand Zipf-distributed passages score exactly as rank-bm25 does."""
     rng = np.random.default_rng(7)

@@ -20,7 +20,7 @@ import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import chain, pairwise
+from itertools import chain, islice, pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -74,12 +74,26 @@ def encode_passages(
     n_workers = default_workers() if workers is None else workers
     if len(texts) < (MIN_PARALLEL_PASSAGES if min_parallel is None else min_parallel):
         n_workers = 1
-    tasks = [
-        (titles[start : start + _TASK_PASSAGES], texts[start : start + _TASK_PASSAGES])
-        for start in range(0, len(texts), _TASK_PASSAGES)
-    ]
     vocabulary = GrowingVocabulary()
+    tasks = _Tasks(titles, texts)
     return EncodedCorpus(vocabulary, _merged_chunks(_results(tasks, n_workers), vocabulary))
+
+
+class _Tasks:
+    """The passages in tasks of _TASK_PASSAGES, each made only when it is handed out: texts
+    may be made on access (columns.py), and a million at once took ~0.5 GiB."""
+
+    def __init__(self, titles: Sequence[str], texts: Sequence[str]) -> None:
+        self._titles, self._texts = titles, texts
+
+    def __len__(self) -> int:
+        return -(-len(self._texts) // _TASK_PASSAGES)
+
+    def __iter__(self) -> Iterator[Task]:
+        texts = iter(self._texts)
+        for start in range(0, len(self._texts), _TASK_PASSAGES):
+            chunk = self._titles[start : start + _TASK_PASSAGES]
+            yield chunk, list(islice(texts, len(chunk)))
 
 
 def encode_task(titles: Sequence[str], texts: Sequence[str]) -> TaskResult:
@@ -143,7 +157,7 @@ def _merged_chunks(
         yield np.concatenate(ids), np.concatenate(lengths)
 
 
-def _results(tasks: list[Task], workers: int) -> Iterator[TaskResult]:
+def _results(tasks: _Tasks, workers: int) -> Iterator[TaskResult]:
     """Each task's result, in order: from worker processes, or here if they cannot be used."""
     if workers <= 1 or len(tasks) <= 1:
         yield from (encode_task(*task) for task in tasks)
@@ -173,9 +187,7 @@ def _lower_priority() -> None:
         os.nice(_WORKER_NICENESS)
 
 
-def _pooled_results(
-    pool: ProcessPoolExecutor, tasks: list[Task], ahead: int
-) -> Iterator[TaskResult]:
+def _pooled_results(pool: ProcessPoolExecutor, tasks: _Tasks, ahead: int) -> Iterator[TaskResult]:
     """Keep `ahead` tasks in the pool; a failed task (a worker died, could not start, could
     not take the data) is analysed here, and so is every task after it."""
     pending: deque[tuple[Task, Future[TaskResult] | None]] = deque()

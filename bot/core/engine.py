@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import math
 import weakref
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, overload
 
 from bot.core.analysis import analyze
 from bot.core.answers import Answer, Turn
@@ -22,6 +22,31 @@ _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
 ANALYZER_VERSION = "a4"
+
+
+class _Texts(Sequence[str]):
+    """The passages' texts, made as they are read: the index's analysis takes them a task at
+    a time, and passages made on access (columns.py) need not all exist at once."""
+
+    def __init__(self, passages: Sequence[Passage]) -> None:
+        self._passages = passages
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [p.text for p in self._passages[i]]
+        return self._passages[i].text
+
+    def __iter__(self) -> Iterator[str]:
+        return (p.text for p in self._passages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +123,8 @@ class Engine:
         # The terms of passage_terms(article, passage), as ids, analysed on every CPU.
         self.index = index or BM25Index(
             encode_passages(
-                [self._articles[p.article_id].title for p in self._passages],
-                [p.text for p in self._passages],
+                [a.title for a in kb.articles for _ in range(len(a.passages))],
+                _Texts(self._passages),
             ),
             k1=self.config.k1,
             b=self.config.b,

@@ -7,9 +7,7 @@ import gc
 import hashlib
 import json
 import logging
-import mmap
 import os
-import struct
 import time
 import uuid
 import zipfile
@@ -27,7 +25,7 @@ import bot.core.loader
 import bot.core.models
 from bot.core.columns import ID_DTYPE, TEXT_HASH_DTYPE, PassageColumns, StoredPassages
 from bot.core.engine import Engine, EngineConfig, knowledge_version
-from bot.core.index import BM25Index
+from bot.core.index import BM25Index, map_npz_members
 from bot.core.loader import load_knowledge, parse_article, stable_hash
 from bot.core.models import Article, KnowledgeBase, Passage
 from bot.errors import KnowledgeError
@@ -199,37 +197,6 @@ def _valid_meta(row: object) -> bool:
     )
 
 
-def _map_arrays(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """Memory-map flat arrays stored uncompressed in an .npz file (as np.savez writes them)."""
-    out: dict[str, np.ndarray] = {}
-    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
-        whole = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
-        for name in names:
-            info = archive.getinfo(f"{name}.npy")
-            if info.compress_type != zipfile.ZIP_STORED:
-                raise ValueError("a compressed member")
-            raw.seek(info.header_offset)
-            local = raw.read(30)
-            if local[:4] != b"PK\x03\x04":
-                raise ValueError("bad zip member header")
-            name_len, extra_len = struct.unpack("<HH", local[26:30])
-            start = info.header_offset + 30 + name_len + extra_len
-            raw.seek(start)
-            version = np.lib.format.read_magic(raw)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(raw)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(raw)
-            count = int(np.prod(shape, dtype=np.int64))
-            offset = raw.tell()
-            if dtype.hasobject or fortran or len(shape) != 1:
-                raise ValueError("not a flat array")
-            if offset + count * dtype.itemsize > start + info.file_size:
-                raise ValueError("a truncated member")
-            out[name] = np.frombuffer(whole, dtype=dtype, count=count, offset=offset)
-    return out
-
-
 def _settled(stat: list[int], before_ns: int) -> _StatRow:
     """A recorded stat, or one no file has if its file was changed too near the recording."""
     size, mtime_ns, ctime_ns, inode, device = stat
@@ -352,7 +319,7 @@ class ParseCache:
             stats = stored["stats"]
             stats_ns = int(stored["stats_ns"])
         # Mapped, not read: ~0.6 GB at a million passages, mostly texts few questions touch.
-        columns = PassageColumns(**_map_arrays(path, _MAPPED))
+        columns = PassageColumns(**map_npz_members(path, _MAPPED))
         columns.check()
         n_articles, n_passages = len(ids), len(columns.ids)
         if not (

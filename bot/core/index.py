@@ -311,16 +311,20 @@ class BM25Index:
         """For each passage position in `docs`, whether it holds at least one of `terms`."""
         held = np.zeros(len(docs), dtype=np.bool_)
         for term in set(terms):
-            postings = self._postings(term)
-            if postings is None or not len(postings[0]):
-                continue
-            ids = postings[0]
-            # Sorted postings: one binary search per term for all the passages, in the
-            # postings' own dtype (a mixed one would copy the whole posting list first).
-            wanted = docs.astype(ids.dtype, copy=False)
-            at = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
-            held |= ids[at] == wanted
+            held |= self._held(term, docs)
         return held
+
+    def _held(self, term: str, docs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """For each passage position in `docs`, whether it holds `term`."""
+        postings = self._postings(term)
+        if postings is None or not len(postings[0]):
+            return np.zeros(len(docs), dtype=np.bool_)
+        ids = postings[0]
+        # Sorted postings: one binary search per term for all the passages, in the
+        # postings' own dtype (a mixed one would copy the whole posting list first).
+        wanted = docs.astype(ids.dtype, copy=False)
+        at = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
+        return ids[at] == wanted
 
     def term_scores(self, query: Sequence[str], doc: int) -> dict[str, float]:
         """Return each query term's contribution to one passage's score, for terms it contains.
@@ -350,15 +354,7 @@ class BM25Index:
         wanted = np.asarray(docs, dtype=np.int64)
         found: list[set[str]] = [set() for _ in range(len(wanted))]
         for term in set(terms):
-            postings = self._postings(term)
-            if postings is None or not len(postings[0]):
-                continue
-            ids = postings[0]
-            # One binary search per term for all the passages (postings are sorted), in
-            # the postings' own dtype (a mixed one would copy the whole posting list first).
-            same = wanted.astype(ids.dtype, copy=False)
-            at = np.minimum(ids.searchsorted(same), len(ids) - 1)
-            for i in np.flatnonzero(ids[at] == same).tolist():
+            for i in np.flatnonzero(self._held(term, wanted)).tolist():
                 found[i].add(term)
         return found
 
@@ -414,7 +410,7 @@ class BM25Index:
             indptr = stored["indptr"]
             # The postings (most of the file) are mapped, not copied: start-up does not pay
             # for reading them and their pages stay shared with the page cache.
-            mapped = _map_members(Path(path), ("data", "indices"))
+            mapped = map_npz_members(Path(path), ("data", "indices"))
             data, indices = mapped["data"], mapped["indices"]
             _check_arrays(len(index._doc_len), len(terms), index._idf, data, indices, indptr)
             index._head_only = None
@@ -431,7 +427,7 @@ class BM25Index:
         return index
 
 
-def _map_members(path: Path, names: Sequence[str]) -> dict[str, npt.NDArray]:
+def map_npz_members(path: Path, names: Sequence[str]) -> dict[str, npt.NDArray]:
     """Memory-map arrays stored (uncompressed, as ``np.savez`` writes them) in an .npz file.
 
     Falls back to reading a member that cannot be mapped (compressed, or not a plain array).
@@ -448,7 +444,7 @@ def _map_members(path: Path, names: Sequence[str]) -> dict[str, npt.NDArray]:
             raw.seek(info.header_offset)
             local = raw.read(30)
             if local[:4] != b"PK\x03\x04":
-                raise ValueError("damaged index file: bad zip member header")
+                raise ValueError(f"damaged file {path.name}: bad zip member header")
             name_len, extra_len = struct.unpack("<HH", local[26:30])
             start = info.header_offset + 30 + name_len + extra_len
             raw.seek(start)
@@ -460,9 +456,9 @@ def _map_members(path: Path, names: Sequence[str]) -> dict[str, npt.NDArray]:
             count = int(np.prod(shape, dtype=np.int64))
             offset = raw.tell()
             if dtype.hasobject or fortran or len(shape) != 1:
-                raise ValueError("damaged index file: postings are not flat arrays")
+                raise ValueError(f"damaged file {path.name}: {name} is not a flat array")
             if offset + count * dtype.itemsize > start + info.file_size:
-                raise ValueError("damaged index file: a member is truncated")
+                raise ValueError(f"damaged file {path.name}: {name} is truncated")
             out[name] = np.frombuffer(whole, dtype=dtype, count=count, offset=offset)
     return out
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from bot.core.index import BM25Index
+from bot.core.retrieval.index import BM25Index
 
 DATA = Path("/work/shared/data/squad-v1.1")
 _WORD = re.compile(r"\w+")

@@ -115,7 +115,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def child_build(kb: Path, work: Path) -> dict[str, Any]:
     """Cold build: load the folder, tokenise, index, persist (what `index` does)."""
-    from bot.knowledge import build_engine, load_knowledge_base
+    from bot.knowledge.factory import build_engine, load_knowledge_base
 
     settings = _settings(kb, work)
     with _TreeMemory() as tree:
@@ -135,8 +135,8 @@ def child_build(kb: Path, work: Path) -> dict[str, Any]:
 
 def child_start(kb: Path, work: Path, n_questions: int) -> dict[str, Any]:
     """Start-up with the persisted index, then search/answer latency per question."""
-    from bot.core.analysis import analyze
-    from bot.knowledge import build_engine, load_knowledge_base
+    from bot.core.text.analysis import analyze
+    from bot.knowledge.factory import build_engine, load_knowledge_base
 
     settings = _settings(kb, work)
     started = time.perf_counter()
@@ -219,9 +219,9 @@ def child_rank_bm25(kb: Path, work: Path, n_questions: int) -> dict[str, Any]:
     """rank-bm25 on the engine's token lists: build, query time, and exactness vs the engine."""
     from rank_bm25 import BM25Okapi
 
-    from bot.core.analysis import analyze
     from bot.core.engine import Engine, passage_terms
-    from bot.knowledge import build_engine, load_knowledge_base
+    from bot.core.text.analysis import analyze
+    from bot.knowledge.factory import build_engine, load_knowledge_base
 
     settings = _settings(kb, work)
     knowledge = load_knowledge_base(settings)

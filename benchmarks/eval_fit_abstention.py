@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.compose import SUPPORT_FEATURES
+from bot.core.answering.compose import SUPPORT_FEATURES
+from bot.core.articles.loader import load_knowledge
+from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import EngineConfig
-from bot.core.loader import load_knowledge
-from bot.core.models import KnowledgeBase
 from bot.evaluation.protocol import Row, open_engine, removed_articles, run_engine
 
 DATA = Path("/work/shared/data")

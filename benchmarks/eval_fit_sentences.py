@@ -19,10 +19,10 @@ import numpy as np
 from scipy.optimize import minimize
 from tqdm import tqdm
 
-from bot.core.analysis import analyze
-from bot.core.compose import SENTENCE_FEATURES, Candidate
+from bot.core.answering.compose import SENTENCE_FEATURES, Candidate
+from bot.core.articles.loader import load_knowledge
 from bot.core.engine import EngineConfig
-from bot.core.loader import load_knowledge
+from bot.core.text.analysis import analyze
 from bot.evaluation.metrics import contains_answer
 from bot.evaluation.protocol import open_engine
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bot.core.articles.loader import load_knowledge
 from bot.core.engine import Engine, EngineConfig
-from bot.core.loader import load_knowledge
 from bot.evaluation.baseline import tokens
 from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
 

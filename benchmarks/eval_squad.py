@@ -20,9 +20,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from bot.core.articles.loader import load_knowledge
+from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import EngineConfig
-from bot.core.loader import load_knowledge
-from bot.core.models import KnowledgeBase
 from bot.evaluation.baseline import Baseline
 from bot.evaluation.metrics import percentile
 from bot.evaluation.protocol import (

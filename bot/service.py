@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from bot.core.answers import Answer, Turn
-from bot.core.diff import KnowledgeDiff, Snapshot, diff_loaded
+from bot.core.answering.answers import Answer, Turn
+from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff_loaded
+from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.engine import Engine, SearchResult
-from bot.core.models import Article, KnowledgeBase, Passage
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
-from bot.knowledge import build_engine, load_knowledge_base
+from bot.knowledge.factory import build_engine, load_knowledge_base
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.database import AskedBy

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from bot.cli import render
 from bot.cli.evaluate import evaluate, read_rows, report_json, report_text
-from bot.core.diff import Snapshot, diff
+from bot.core.articles.diff import Snapshot, diff
 from bot.errors import BotError, ConfigError
-from bot.knowledge import build_engine, load_knowledge_base
+from bot.knowledge.factory import build_engine, load_knowledge_base
 from bot.service import QAService
 from bot.settings import Settings
 from bot.store import Store

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
-from bot.core.answers import Answer
+from bot.core.answering.answers import Answer
 from bot.errors import BotError
 from bot.evaluation.metrics import contains_answer, percentile, same_article, strip_markers
 from bot.service import QAService

@@ -6,7 +6,7 @@ import json
 import textwrap
 from typing import Any
 
-from bot.core.answers import Answer
+from bot.core.answering.answers import Answer
 from bot.core.engine import SearchResult
 
 

@@ -9,14 +9,14 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar, overload
 
-from bot.core.analysis import analyze
-from bot.core.answers import Answer, Turn
-from bot.core.columns import PassageFinder
-from bot.core.compose import Candidate, Composer, ComposerTuning, Draft
-from bot.core.encode import encode_passages
-from bot.core.followup import context_terms, is_follow_up
-from bot.core.index import BM25Index, IdfMode
-from bot.core.models import Article, KnowledgeBase, Passage
+from bot.core.answering.answers import Answer, Turn
+from bot.core.answering.compose import Candidate, Composer, ComposerTuning, Draft
+from bot.core.answering.followup import context_terms, is_follow_up
+from bot.core.articles.columns import PassageFinder
+from bot.core.articles.models import Article, KnowledgeBase, Passage
+from bot.core.retrieval.encode import encode_passages
+from bot.core.retrieval.index import BM25Index, IdfMode
+from bot.core.text.analysis import analyze
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -141,7 +141,7 @@ class Engine:
         self._body_df: dict[str, int] = {}
         self._by_prefix: dict[str, list[str]] | None = None
         # Callbacks through weak references: bound methods would make an engine ↔ composer
-        # cycle, and bot/knowledge.py's gc.freeze() keeps frozen cycles forever (every engine
+        # cycle, and the factory's gc.freeze() keeps frozen cycles forever (every engine
         # replaced by a reload leaked, with its knowledge base).
         self._weights: dict[str, float] = {}  # memos: a few terms, asked again and again
         self._related: dict[str, tuple[str, ...]] = {}

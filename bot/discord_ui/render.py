@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import discord
 
-from bot.core.answers import Answer, Citation, Evidence
+from bot.core.answering.answers import Answer, Citation, Evidence
 from bot.service import KbStatus, ReloadReport
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)

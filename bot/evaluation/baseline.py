@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from rank_bm25 import BM25Okapi
 
-from bot.core.models import KnowledgeBase, Passage
-from bot.core.sentences import sentence_spans
+from bot.core.articles.models import KnowledgeBase, Passage
+from bot.core.text.sentences import sentence_spans
 
 _WORD = re.compile(r"\w+")
 

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.core.analysis import normalize
+from bot.core.text.analysis import normalize
 
 _MARKER = re.compile(r"\s*\[\d+\]")
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 
 from tqdm import tqdm
 
-from bot.core.compose import ComposerTuning, Support, support_score
+from bot.core.answering.compose import ComposerTuning, Support, support_score
+from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig
-from bot.core.models import KnowledgeBase
 from bot.evaluation.baseline import Baseline
 from bot.evaluation.metrics import contains_answer, percentile, same_article, strip_markers
 

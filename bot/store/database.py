@@ -13,9 +13,9 @@ from typing import Any
 import aiosqlite
 from pydantic import BaseModel
 
-from bot.core.answers import Answer, Citation, Evidence, Turn
-from bot.core.diff import KnowledgeDiff, Snapshot
-from bot.core.models import Article, KnowledgeBase
+from bot.core.answering.answers import Answer, Citation, Evidence, Turn
+from bot.core.articles.diff import KnowledgeDiff, Snapshot
+from bot.core.articles.models import Article, KnowledgeBase
 from bot.errors import StoreError
 from bot.store.migrations import SCHEMA_VERSION, SchemaTooNew, migrate
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.analysis import analyze
+from bot.core.articles.loader import load_knowledge, parse_article
+from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig
-from bot.core.loader import load_knowledge, parse_article
-from bot.core.models import KnowledgeBase
+from bot.core.text.analysis import analyze
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 QUESTIONS = [
@@ -115,7 +115,7 @@ _ANSWER_IN_A_NEW_PROCESS = """
 import json, sys
 from pathlib import Path
 from bot.core.engine import Engine
-from bot.core.loader import load_knowledge
+from bot.core.articles.loader import load_knowledge
 engine = Engine(load_knowledge(Path(sys.argv[1])))
 answers = [engine.answer(q).model_dump(mode="json") for q in json.loads(sys.argv[2])]
 print(json.dumps(answers, sort_keys=True))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.answers import Answer
+from bot.core.answering.answers import Answer
+from bot.core.articles.loader import load_knowledge
 from bot.core.engine import Engine
-from bot.core.loader import load_knowledge
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 

@@ -6,8 +6,8 @@ import discord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.answers import Answer, Citation, Evidence
-from bot.core.diff import KnowledgeDiff
+from bot.core.answering.answers import Answer, Citation, Evidence
+from bot.core.articles.diff import KnowledgeDiff
 from bot.discord_ui import render
 from bot.service import ReloadReport
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.compose import ComposerTuning, Support, support_score
+from bot.core.answering.compose import ComposerTuning, Support, support_score
 from bot.evaluation.protocol import (
     Outcome,
     Row,

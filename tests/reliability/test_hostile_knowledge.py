@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.articles.loader import MAX_PASSAGE_CHARS, load_knowledge
 from bot.core.engine import Engine
-from bot.core.loader import MAX_PASSAGE_CHARS, load_knowledge
 from tests.reliability.conftest import SAMPLE_KNOWLEDGE, Cli, figure
 
 MB = 1024 * 1024
@@ -211,7 +211,7 @@ def test_50_mb_file_is_refused_without_reading_it(tmp_path: Path):
 
 def test_file_over_the_cap_is_refused_even_if_stat_says_small(tmp_path: Path):
     """Reading stops at the cap: a file whose size is unknown to stat() (like /proc) is bounded."""
-    from bot.core.loader import ArticleRefused, _read_text
+    from bot.core.articles.loader import ArticleRefused, _read_text
 
     status = Path("/proc/self/status")
     if not status.is_file():

@@ -9,10 +9,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.analysis import analyze, normalize
+from bot.core.articles.loader import MAX_PASSAGE_CHARS, ArticleRefused, parse_article
+from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine
-from bot.core.loader import MAX_PASSAGE_CHARS, ArticleRefused, parse_article
-from bot.core.models import KnowledgeBase
+from bot.core.text.analysis import analyze, normalize
 from bot.service import clean_question
 
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-import bot.core.loader
+import bot.core.articles.loader
 import bot.service
 from bot.service import QAService
 from bot.settings import Settings
@@ -170,14 +170,14 @@ async def test_file_vanishing_during_the_folder_read(
     """A file deleted between listing and reading is reported; the reload still succeeds."""
     (settings.knowledge_dir / "a-first.md").write_text("First\n\nAlpha text here.\n")
     (settings.knowledge_dir / "b-gone.md").write_text("Gone\n\nBeta text here.\n")
-    real = bot.core.loader.load_article_file
+    real = bot.core.articles.loader.load_article_file
 
     def delete_next(root: Path, path: Path, *args: Any) -> Any:
         if path.name == "a-first.md":
             (root / "b-gone.md").unlink()
         return real(root, path, *args)
 
-    monkeypatch.setattr(bot.core.loader, "load_article_file", delete_next)
+    monkeypatch.setattr(bot.core.articles.loader, "load_article_file", delete_next)
     report = await service.reload()
     assert report.ok and "a-first.md" in report.diff.articles_added
     assert any(p.startswith("b-gone.md: ") for p in report.problems), report.problems

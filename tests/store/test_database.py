@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.answers import Answer, Citation, Evidence
-from bot.core.diff import Snapshot
-from bot.core.loader import load_knowledge
+from bot.core.answering.answers import Answer, Citation, Evidence
+from bot.core.articles.diff import Snapshot
+from bot.core.articles.loader import load_knowledge
 from bot.errors import StoreError
 from bot.store import Store
 from bot.store.database import AskedBy

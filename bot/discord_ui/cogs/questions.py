@@ -21,7 +21,7 @@ from bot.store.database import AskedBy
 if TYPE_CHECKING:
     from discord.abc import MessageableChannel
 
-    from bot.core.answers import Answer, Turn
+    from bot.core.answering.answers import Answer, Turn
     from bot.discord_ui.client import KnowledgeBot
 
 log = logging.getLogger(__name__)

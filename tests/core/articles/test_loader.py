@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.loader import MAX_PASSAGE_CHARS, ArticleRefused, load_knowledge, parse_article
-from bot.core.models import Article
+from bot.core.articles.loader import (
+    MAX_PASSAGE_CHARS,
+    ArticleRefused,
+    load_knowledge,
+    parse_article,
+)
+from bot.core.articles.models import Article
 
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:

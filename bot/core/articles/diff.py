@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bot.core.models import KnowledgeBase
+from bot.core.articles.models import KnowledgeBase
 
 
 class Snapshot(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.analysis import analyze, words
+from bot.core.text.analysis import analyze, words
 
 # Words that point back to something said before ("he", "there", "that deal").
 _ANAPHORA = frozenset(

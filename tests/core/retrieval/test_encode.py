@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-import bot.core.encode
-from bot.core.encode import encode_passages
+import bot.core.retrieval.encode
+from bot.core.articles.loader import load_knowledge
+from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, passage_head_lengths, passage_terms
-from bot.core.index import BM25Index
-from bot.core.loader import load_knowledge
-from bot.core.models import KnowledgeBase
+from bot.core.retrieval.encode import encode_passages
+from bot.core.retrieval.index import BM25Index
 
-KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parents[3] / "knowledge"
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,9 @@ def test_parallel_build_equals_serial_build(
     kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two worker processes, many small tasks: the very same index as one process."""
-    monkeypatch.setattr(bot.core.encode, "_TASK_PASSAGES", 3)
-    monkeypatch.setattr("bot.core.index._CHUNK_TOKENS", 50)  # several chunks, vocabulary grows
+    monkeypatch.setattr(bot.core.retrieval.encode, "_TASK_PASSAGES", 3)
+    # several chunks, vocabulary grows
+    monkeypatch.setattr("bot.core.retrieval.index._CHUNK_TOKENS", 50)
     titles, texts = _inputs(kb)
     serial = _index(encode_passages(titles, texts, workers=1), kb)
     parallel = _index(encode_passages(titles, texts, workers=2, min_parallel=0), kb)
@@ -83,17 +84,17 @@ def test_engine_builds_in_parallel_the_same_index(
 ) -> None:
     """Above the size threshold the engine analyses on workers, with an identical index."""
     serial = Engine(kb)
-    monkeypatch.setattr(bot.core.encode, "MIN_PARALLEL_PASSAGES", 0)
-    monkeypatch.setattr(bot.core.encode, "_TASK_PASSAGES", 4)
-    monkeypatch.setattr(bot.core.encode, "default_workers", lambda: 2)
+    monkeypatch.setattr(bot.core.retrieval.encode, "MIN_PARALLEL_PASSAGES", 0)
+    monkeypatch.setattr(bot.core.retrieval.encode, "_TASK_PASSAGES", 4)
+    monkeypatch.setattr(bot.core.retrieval.encode, "default_workers", lambda: 2)
     calls: list[int] = []
-    real = bot.core.encode._pooled_results
+    real = bot.core.retrieval.encode._pooled_results
 
     def counting(*args: Any) -> Any:
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(bot.core.encode, "_pooled_results", counting)
+    monkeypatch.setattr(bot.core.retrieval.encode, "_pooled_results", counting)
     parallel = Engine(kb)
     assert calls  # the workers were used
     _same_index(parallel.index, serial.index)
@@ -135,18 +136,18 @@ def test_workers_that_cannot_start_or_die_fall_back_to_one_process(
     kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, pool: Any
 ) -> None:
     """No processes, a worker dying mid-build, a pool refusing work: same terms, with a warning."""
-    monkeypatch.setattr(bot.core.encode, "_TASK_PASSAGES", 2)
-    monkeypatch.setattr(bot.core.encode, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(bot.core.retrieval.encode, "_TASK_PASSAGES", 2)
+    monkeypatch.setattr(bot.core.retrieval.encode, "ProcessPoolExecutor", pool)
     titles, texts = _inputs(kb)
     expected = _decoded(titles, texts, workers=1)
-    with caplog.at_level(logging.WARNING, logger="bot.core.encode"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.retrieval.encode"):
         assert _decoded(titles, texts, workers=2, min_parallel=0) == expected
     assert "one process" in caplog.text
 
 
 def test_small_knowledge_bases_are_analysed_here(monkeypatch: pytest.MonkeyPatch) -> None:
     """Below the threshold no pool is started (its start-up would cost more than it saves)."""
-    monkeypatch.setattr(bot.core.encode, "ProcessPoolExecutor", _NoProcesses)
+    monkeypatch.setattr(bot.core.retrieval.encode, "ProcessPoolExecutor", _NoProcesses)
     encoded = encode_passages(["Tea"] * 3, ["alpha beta", "beta", ""], workers=2)
     ids, lengths = next(iter(encoded.chunks))
     assert list(encoded.terms) == ["tea", "alpha", "beta"]
@@ -161,7 +162,7 @@ def test_titles_and_texts_must_pair_up() -> None:
 def test_strings_sent_to_workers_round_trip() -> None:
     """Packed as one UTF-8 blob (no per-string UTF-8 cache left behind), unpacked the same."""
     strings = ["", "plain", "Erdoğan – “x”", "\ud800 lone surrogate", "emoji 🙂", ""]
-    blob, ends = bot.core.encode._pack(strings)
+    blob, ends = bot.core.retrieval.encode._pack(strings)
     assert isinstance(blob, bytes)
-    assert bot.core.encode._unpack((blob, ends)) == strings
-    assert bot.core.encode._unpack(bot.core.encode._pack([])) == []
+    assert bot.core.retrieval.encode._unpack((blob, ends)) == strings
+    assert bot.core.retrieval.encode._unpack(bot.core.retrieval.encode._pack([])) == []

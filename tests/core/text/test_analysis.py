@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.analysis import analyze, normalize, term_words
+from bot.core.text.analysis import analyze, normalize, term_words
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.loader import parse_article
-from bot.core.models import AllPassages, KnowledgeBase
+from bot.core.articles.loader import parse_article
+from bot.core.articles.models import AllPassages, KnowledgeBase
 
 
 def _kb() -> KnowledgeBase:

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.loader import load_knowledge
-from bot.core.sentences import Span, sentence_spans
+from bot.core.articles.loader import load_knowledge
+from bot.core.text.sentences import Span, sentence_spans
 
-KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parents[3] / "knowledge"
 
 # Words and marks around which splitters have rules: abbreviations, initials, numbers, list
 # items, quotes, brackets, ellipses, exclamations, and text no splitter expects.

@@ -25,8 +25,8 @@ from itertools import chain, islice, pairwise
 import numpy as np
 import numpy.typing as npt
 
-from bot.core.analysis import analyze
-from bot.core.index import _CHUNK_TOKENS, EncodedCorpus, GrowingVocabulary
+from bot.core.retrieval.index import _CHUNK_TOKENS, EncodedCorpus, GrowingVocabulary
+from bot.core.text.analysis import analyze
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-from bot.core.index import BM25Index, Hit
+from bot.core.retrieval.index import BM25Index, Hit
 
 VOCABULARY = ["a", "b", "c", "d", "e", "f", "g", "ünï", "x y"]
 UNKNOWN = ["zz", "", "A"]
@@ -267,7 +267,7 @@ def test_best_is_the_top_k_of_the_eligible_passages_whatever_the_sample(
     expected = sorted(eligible, key=lambda d: (-scores[d], d))[:k]
     index = BM25Index(corpus)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("bot.core.index._SAMPLE_SIZE", sample_size)
+        patch.setattr("bot.core.retrieval.index._SAMPLE_SIZE", sample_size)
         hits = index.best(scores, k, holding=holding)
     assert hits == [Hit(d, scores[d]) for d in expected]
 
@@ -317,8 +317,8 @@ def test_chunked_build_equals_single_chunk_build(monkeypatch: pytest.MonkeyPatch
     corpus[10:13] = [[], [], []]  # empty passages at a chunk's end once tripped the build
     query = ["w1", "w2", "w7", "w1", "w30", "nope"]
     whole = BM25Index(corpus)
-    monkeypatch.setattr("bot.core.index._CHUNK_TOKENS", 5)
-    monkeypatch.setattr("bot.core.index._WEIGHT_SLICE", 7)
+    monkeypatch.setattr("bot.core.retrieval.index._CHUNK_TOKENS", 5)
+    monkeypatch.setattr("bot.core.retrieval.index._WEIGHT_SLICE", 7)
     chunked = BM25Index(corpus)
 
     np.testing.assert_array_equal(chunked.get_scores(query), BM25Okapi(corpus).get_scores(query))
@@ -348,7 +348,7 @@ def test_body_doc_freq_counts_passages_with_the_term_outside_their_head(
 ) -> None:
     """body_doc_freq counts the passages whose tokens after the head contain the term."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("bot.core.index._CHUNK_TOKENS", chunk_tokens)
+        patch.setattr("bot.core.retrieval.index._CHUNK_TOKENS", chunk_tokens)
         index = BM25Index(
             [head + body for head, body in corpus], head_lengths=[len(h) for h, _ in corpus]
         )

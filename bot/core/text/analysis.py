@@ -10,8 +10,8 @@ from itertools import chain
 
 import Stemmer
 
-from bot.core.lexicon import canonical_form, compound_number
-from bot.core.stopwords import ENGLISH_STOPWORDS
+from bot.core.text.lexicon import canonical_form, compound_number
+from bot.core.text.stopwords import ENGLISH_STOPWORDS
 
 # Typographic variants people paste from articles but never type.
 _PUNCTUATION_FOLDS = str.maketrans(

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-from bot.core.analysis import analyze, is_content_word, normalize, term_words, words
-from bot.core.answers import Citation, Evidence
-from bot.core.models import Article, Passage
-from bot.core.sentences import sentence_spans
+from bot.core.answering.answers import Citation, Evidence
+from bot.core.articles.models import Article, Passage
+from bot.core.text.analysis import analyze, is_content_word, normalize, term_words, words
+from bot.core.text.sentences import sentence_spans
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ class Article:
     title: str
     url: str | None
     content_hash: str
-    # A tuple, or a view that makes Passage objects on access (see bot/core/columns.py):
+    # A tuple, or a view that makes Passage objects on access (see bot/core/articles/columns.py):
     # either way an immutable sequence, equal to the tuple of the same passages.
     passages: Sequence[Passage]
     published: str | None = None

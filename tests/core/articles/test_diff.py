@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.diff import Snapshot, diff, diff_loaded
-from bot.core.loader import load_knowledge
+from bot.core.articles.diff import Snapshot, diff, diff_loaded
+from bot.core.articles.loader import load_knowledge
 
 PARAGRAPHS = [
     "The ferry left at dawn.",

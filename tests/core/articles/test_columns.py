@@ -7,15 +7,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bot.core.columns import (
+from bot.core.articles.columns import (
     ID_DTYPE,
     TEXT_HASH_DTYPE,
     PassageColumns,
     PassageFinder,
     StoredPassages,
 )
-from bot.core.loader import parse_article
-from bot.core.models import Article, Passage
+from bot.core.articles.loader import parse_article
+from bot.core.articles.models import Article, Passage
 
 TEXTS = {
     "a.md": "Alpha\n\nThe first passage.\n\nZürich, naïve café — 🚲 emoji.\n",

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from bot.core.models import Article, KnowledgeBase, LoadProblem, Passage
+from bot.core.articles.models import Article, KnowledgeBase, LoadProblem, Passage
 
 ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024

@@ -20,14 +20,14 @@ from typing import BinaryIO
 
 import numpy as np
 
-import bot.core.columns
-import bot.core.loader
-import bot.core.models
-from bot.core.columns import ID_DTYPE, TEXT_HASH_DTYPE, PassageColumns, StoredPassages
+import bot.core.articles.columns
+import bot.core.articles.loader
+import bot.core.articles.models
+from bot.core.articles.columns import ID_DTYPE, TEXT_HASH_DTYPE, PassageColumns, StoredPassages
+from bot.core.articles.loader import load_knowledge, parse_article, stable_hash
+from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.engine import Engine, EngineConfig, knowledge_version
-from bot.core.index import BM25Index, map_npz_members
-from bot.core.loader import load_knowledge, parse_article, stable_hash
-from bot.core.models import Article, KnowledgeBase, Passage
+from bot.core.retrieval.index import BM25Index, map_npz_members
 from bot.errors import KnowledgeError
 from bot.settings import Settings
 
@@ -161,7 +161,7 @@ def _parser_fingerprint() -> str:
     """Identify the parsing code and the stored layout: a change to the loader, the models
     or the columns module invalidates the cache."""
     h = hashlib.sha256(f"parse-cache {_PARSE_CACHE_FORMAT}".encode())
-    for module in (bot.core.loader, bot.core.models, bot.core.columns):
+    for module in (bot.core.articles.loader, bot.core.articles.models, bot.core.articles.columns):
         h.update(Path(module.__file__ or "").read_bytes())
     return h.hexdigest()[:16]
 

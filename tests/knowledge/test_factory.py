@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import bot.core.articles.loader
 import bot.core.engine
-import bot.core.loader
-import bot.knowledge
-from bot.core.analysis import analyze
-from bot.core.columns import StoredPassages
+import bot.knowledge.factory
+from bot.core.articles.columns import StoredPassages
+from bot.core.articles.loader import load_knowledge
+from bot.core.articles.models import Article
 from bot.core.engine import Engine
-from bot.core.index import BM25Index
-from bot.core.loader import load_knowledge
-from bot.core.models import Article
-from bot.knowledge import build_engine, load_knowledge_base
+from bot.core.retrieval.index import BM25Index
+from bot.core.text.analysis import analyze
+from bot.knowledge.factory import build_engine, load_knowledge_base
 from bot.settings import Settings
 
 QUESTIONS = [
@@ -192,13 +192,13 @@ def test_an_unwritable_cache_folder_still_serves(
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the article ids that `parse_article` really parses."""
     parsed: list[str] = []
-    real = bot.knowledge.parse_article
+    real = bot.knowledge.factory.parse_article
 
     def counting(article_id: str, text: str) -> Article:
         parsed.append(article_id)
         return real(article_id, text)
 
-    monkeypatch.setattr(bot.knowledge, "parse_article", counting)
+    monkeypatch.setattr(bot.knowledge.factory, "parse_article", counting)
     return parsed
 
 
@@ -226,7 +226,7 @@ def test_a_parsed_knowledge_base_comes_back_mapped_from_the_cache_it_wrote(
     assert all(isinstance(a.passages, StoredPassages) for a in kb.articles)
     assert [p.text for p in kb.passages] == [p.text for p in load_knowledge(knowledge_dir).passages]
 
-    monkeypatch.setattr(bot.knowledge, "_write_atomically", _refuse_writing)
+    monkeypatch.setattr(bot.knowledge.factory, "_write_atomically", _refuse_writing)
     (knowledge_dir / "extra.md").write_text("# Extra\n\nThe paragraph was edited.\n")
     kept = load_knowledge_base(settings)
     assert kept == load_knowledge(knowledge_dir)
@@ -314,7 +314,7 @@ def test_a_changed_parser_ignores_the_parse_cache(
 ) -> None:
     """The cache is tied to the loader's code: another fingerprint means parsing everything."""
     load_knowledge_base(settings)
-    monkeypatch.setattr(bot.knowledge, "_parser_fingerprint", lambda: "another parser")
+    monkeypatch.setattr(bot.knowledge.factory, "_parser_fingerprint", lambda: "another parser")
     parsed = _count_parses(monkeypatch)
     load_knowledge_base(settings)
     assert len(parsed) == len(list(knowledge_dir.glob("*.*")))
@@ -326,20 +326,20 @@ def test_a_changed_parser_ignores_the_parse_cache(
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the files the loader really reads."""
     read: list[str] = []
-    real = bot.core.loader._read_text
+    real = bot.core.articles.loader._read_text
 
     def counting(path: Path, max_bytes: int) -> str:
         read.append(path.name)
         return real(path, max_bytes)
 
-    monkeypatch.setattr(bot.core.loader, "_read_text", counting)
+    monkeypatch.setattr(bot.core.articles.loader, "_read_text", counting)
     return read
 
 
 def _settle(monkeypatch: pytest.MonkeyPatch) -> None:
     """Take the stats of the next loads a minute from now, so the files just written are
     safely older than their recorded stats (outside git's racy window) without waiting."""
-    monkeypatch.setattr(bot.knowledge, "_now_ns", lambda: time.time_ns() + 60 * 10**9)
+    monkeypatch.setattr(bot.knowledge.factory, "_now_ns", lambda: time.time_ns() + 60 * 10**9)
 
 
 def _more_files(knowledge_dir: Path) -> None:
@@ -371,7 +371,9 @@ def test_files_changed_within_the_racy_window_are_read_again(
     same-size edit in the same timestamp tick would keep it. Here the file system is made
     to keep mtime only (no ctime), the edit restores mtime: only the rule catches it."""
     monkeypatch.setattr(
-        bot.knowledge, "_stat_row", lambda i: (i.st_size, i.st_mtime_ns, 0, i.st_ino, i.st_dev)
+        bot.knowledge.factory,
+        "_stat_row",
+        lambda i: (i.st_size, i.st_mtime_ns, 0, i.st_ino, i.st_dev),
     )
     _more_files(knowledge_dir)
     load_knowledge_base(settings)  # the files were just written: all inside the window
@@ -379,7 +381,7 @@ def test_files_changed_within_the_racy_window_are_read_again(
     before = extra.stat()
     extra.write_text("# Extra\n\nA first EXTRA paragraph.\n\nAnother.\n")
     os.utime(extra, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert bot.knowledge._stat_row(extra.stat()) == bot.knowledge._stat_row(before)
+    assert bot.knowledge.factory._stat_row(extra.stat()) == bot.knowledge.factory._stat_row(before)
     read, parsed = _count_reads(monkeypatch), _count_parses(monkeypatch)
     kb = load_knowledge_base(settings)
     # The two new files are hashed again (the bundled one kept its old mtime: settled).

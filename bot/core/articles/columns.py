@@ -3,7 +3,7 @@ objects only when asked for.
 
 At a million passages, creating every `Passage` and slicing its text took ~1.5 s of each
 start-up and most of its memory, while a question reads a few dozen passages. The columns
-are usually memory-mapped from the parse cache (bot/knowledge.py), so their pages are
+are usually memory-mapped from the parse cache (bot/knowledge/factory.py), so their pages are
 shared with the page cache rather than private to the process.
 """
 
@@ -18,7 +18,7 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
-from bot.core.models import Article, Passage, PassageView
+from bot.core.articles.models import Article, Passage, PassageView
 
 ID_DTYPE = np.dtype("S12")  # stable_hash(…, 12): 12 hex digits
 TEXT_HASH_DTYPE = np.dtype("S16")

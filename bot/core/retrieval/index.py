@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from bot.core.scoring import bm25_weight, length_norm, lucene_idf, okapi_idf
+from bot.core.retrieval.scoring import bm25_weight, length_norm, lucene_idf, okapi_idf
 
 IdfMode = Literal["okapi", "lucene"]
 

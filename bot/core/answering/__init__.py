@@ -1,0 +1,1 @@
+"""Turning retrieved passages into an answer: sentence choice, citations, abstention, follow-ups."""

@@ -1,0 +1,1 @@
+"""Articles and passages: the plain data, the folder loader, columnar storage, reload diffs."""

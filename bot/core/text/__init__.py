@@ -1,0 +1,1 @@
+"""Text analysis shared by indexing and questions: normalise, fold, stopwords, stems, sentences."""

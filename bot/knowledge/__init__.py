@@ -1,0 +1,1 @@
+"""Build a servable engine from the knowledge folder, reusing what is persisted."""

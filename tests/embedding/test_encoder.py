@@ -1,0 +1,63 @@
+"""The sentence encoder built from the upstream weights matches an independent reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.embedding.encoder import OnnxEncoder
+
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "embedding_reference.json"
+
+
+def _reference() -> tuple[list[str], np.ndarray]:
+    data = json.loads(REFERENCE.read_text())
+    return data["sentences"], np.array(data["vectors"], dtype=np.float64)
+
+
+@pytest.mark.parametrize(("quantized", "floor"), [(False, 0.999), (True, 0.99)])
+def test_vectors_match_the_reference(model_dir: Path, quantized: bool, floor: float) -> None:
+    """Every fixture sentence (casual, accented, emoji, numbers, over 256 tokens) lands on the
+    reference vector of transformers' BertModel + mean pooling: cosine ≥ 0.999 for the fp32
+    graph, ≥ 0.99 for the int8 one."""
+    sentences, reference = _reference()
+    vectors = OnnxEncoder(model_dir, quantized=quantized).encode(sentences, batch=7)
+    assert vectors.dtype == np.float32
+    assert vectors.shape == reference.shape
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(vectors * reference, axis=1) / np.linalg.norm(reference, axis=1)
+    worst = int(np.argmin(cosines))
+    assert cosines[worst] >= floor, (sentences[worst], cosines[worst])
+
+
+def test_batching_changes_vectors_only_within_quantisation_noise(model_dir: Path) -> None:
+    """fp32: a text's vector is the same alone or batched with texts of other lengths. int8:
+    activations are quantised per batch, so batching moves a vector only slightly (cosine
+    ≥ 0.99), and the same batch always gives the same vectors."""
+    sentences, _ = _reference()
+    fp32 = OnnxEncoder(model_dir, quantized=False)
+    together = fp32.encode(sentences)
+    alone = np.vstack([fp32.encode([s]) for s in sentences[:5]])
+    np.testing.assert_allclose(together[:5], alone, atol=1e-5)
+    int8 = OnnxEncoder(model_dir)
+    together = int8.encode(sentences)
+    alone = np.vstack([int8.encode([s]) for s in sentences[:5]])
+    assert np.min(np.sum(together[:5] * alone, axis=1)) >= 0.99
+    np.testing.assert_array_equal(int8.encode(sentences), together)
+    assert int8.encode([]).shape == (0, 384)
+
+
+def test_a_paraphrase_is_nearer_than_a_different_topic(model_dir: Path) -> None:
+    """Cosine ranks a reworded sentence above an unrelated one (what the re-ranker relies on)."""
+    encoder = OnnxEncoder(model_dir)
+    q, para, other = encoder.encode(
+        [
+            "Why is the US worried about the S-400 in Turkey?",
+            "The United States fears the Russian S-400 system could compromise its F-35 jets.",
+            "Photosynthesis converts light energy into chemical energy.",
+        ]
+    )
+    assert q @ para > q @ other + 0.3

@@ -13,7 +13,7 @@ def test_pronoun_openings_refer_back_in_every_mode_but_zero() -> None:
 
 
 def test_demonstratives_refer_back_only_in_mode_two() -> None:
-    """"These weapons" points back in mode 2 only; "this was" is not a demonstrative."""
+    """A demonstrative ("these weapons") points back in mode 2 only; "this was" does not."""
     assert not refers_back("The army used these weapons.", 1)
     assert refers_back("The army used these weapons.", 2)
     assert not refers_back("The army knew this was over.", 2)

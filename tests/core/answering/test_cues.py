@@ -31,7 +31,7 @@ def test_a_sentence_satisfies_a_kind_with_something_new() -> None:
 
 
 def test_focus_terms_are_the_words_after_what_or_which() -> None:
-    """"What missile system …" is about a missile system."""
+    """The words after what/which name the thing asked for ("What missile system …")."""
     assert focus_terms("What missile system did they buy?") == set(
         analyze("missile system", names=False)
     )
@@ -39,7 +39,7 @@ def test_focus_terms_are_the_words_after_what_or_which() -> None:
 
 
 def test_qualified_heads_of_and_possessive() -> None:
-    """"the prime minister of Turkey" and "Turkey's prime minister" ask about the same head."""
+    """The prime minister "of Turkey" and "Turkey's" prime minister ask about one head."""
     of = qualified_heads("Who is the prime minister of Turkey?")
     possessive = qualified_heads("Who is Turkey's prime minister?")
     assert of == possessive

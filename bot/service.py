@@ -16,7 +16,7 @@ from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff_loaded
 from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.engine import Engine, SearchResult
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
-from bot.knowledge.factory import build_engine, load_knowledge_base
+from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.database import AskedBy
@@ -49,6 +49,7 @@ class KbStatus(BaseModel):
     feedback_down: int
     last_reload_at: str | None
     last_reload_outcome: str | None
+    embedding: str = ""  # the embedding model's state, with the command that fixes a problem
 
 
 # CSI (`ESC [ 31m`) and OSC (`ESC ] 0;title BEL`) sequences; a lone ESC is a control char.
@@ -257,4 +258,5 @@ class QAService:
             feedback_down=stats.feedback_down,
             last_reload_at=stats.last_reload_at,
             last_reload_outcome=stats.last_reload_outcome,
+            embedding=dense_notice(engine, self.settings),
         )

@@ -18,7 +18,7 @@ from bot.cli import render
 from bot.cli.evaluate import evaluate, read_rows, report_json, report_text
 from bot.core.articles.diff import Snapshot, diff
 from bot.errors import BotError, ConfigError
-from bot.knowledge.factory import build_engine, load_knowledge_base
+from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base
 from bot.service import QAService
 from bot.settings import Settings
 from bot.store import Store
@@ -201,6 +201,7 @@ async def _index(args: argparse.Namespace, settings: Settings) -> int:
         f"{len(kb.passages)} passage(s), index {engine.version}."
     )
     print(f"Changes since last build: {change.summary()}.")
+    print(f"Embeddings: {dense_notice(engine, settings)}.")
     for label, ids in (
         ("added", change.articles_added),
         ("changed", change.articles_changed),

@@ -9,11 +9,14 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar, overload
 
+import numpy as np
+
 from bot.core.answering.answers import Answer, Turn
 from bot.core.answering.compose import Candidate, Composer, ComposerTuning, Draft
 from bot.core.answering.followup import context_terms, is_follow_up
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import Article, KnowledgeBase, Passage
+from bot.core.retrieval.dense import Semantics, SemanticTuning, reciprocal_rank_fusion
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.text.analysis import analyze
@@ -62,6 +65,7 @@ class EngineConfig:
     expansion_share: float = 0.75
     expansion_weight: float = 0.3
     tuning: ComposerTuning = field(default_factory=ComposerTuning)
+    semantic: SemanticTuning = field(default_factory=SemanticTuning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +115,11 @@ class Engine:
         kb: KnowledgeBase,
         config: EngineConfig | None = None,
         index: BM25Index | None = None,
+        semantics: Semantics | None = None,
     ) -> None:
+        """`semantics`: the embedding model and passage vectors (None: lexical only)."""
         self.kb = kb
+        self.semantics = semantics
         self.config = config or EngineConfig()
         self.version = knowledge_version(kb, self.config)
         self._articles = {a.id: a for a in kb.articles}
@@ -150,6 +157,7 @@ class Engine:
             self.config.tuning,
             _weakly(self.related_terms),
             _weakly(self.contained),
+            self.config.semantic if semantics is not None else None,
         )
 
     @property
@@ -237,18 +245,53 @@ class Engine:
         """Which of `terms` each passage (by index position) contains, title included."""
         return self.index.containing(terms, docs)
 
-    def _rank(self, terms: Sequence[str], extra: Sequence[str], k: int) -> list[SearchResult]:
+    def _rank(
+        self, terms: Sequence[str], extra: Sequence[str], k: int, dense: np.ndarray | None = None
+    ) -> list[SearchResult]:
         return [
             SearchResult(self._passages[i], self._articles[self._passages[i].article_id], score)
-            for i, score in self._ranked(terms, extra, k)
+            for i, score in self._ranked(terms, extra, k, dense)
         ]
 
     def _ranked(
-        self, terms: Sequence[str], extra: Sequence[str], k: int
+        self,
+        terms: Sequence[str],
+        extra: Sequence[str],
+        k: int,
+        question_vector: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """The best k (passage position, score) pairs, best first."""
+        """The best k (passage position, BM25 score) pairs, best first.
+
+        With a question vector and passage vectors, BM25's ranking is fused with the nearest
+        passages by cosine (reciprocal-rank fusion), so a question sharing few words with its
+        passage still finds it; the scores stay BM25's.
+        """
+        tuning = self.config.semantic
+        if (
+            question_vector is None
+            or self.semantics is None
+            or self.semantics.passage_vectors is None
+            or tuning.dense_weight <= 0
+        ):
+            return self._bm25_ranked(terms, extra, k)
+        nearest = self.semantics.nearest_passages(question_vector, tuning.dense_candidates)
         if not terms and not extra:
             return []
+        scores = self._scores(terms, extra)
+        lexical = [i for i, _ in self._best(terms, extra, scores, max(k, tuning.dense_candidates))]
+        fused = reciprocal_rank_fusion(
+            [lexical, [i for i, _ in nearest]], [1.0, tuning.dense_weight], tuning.rrf_k
+        )
+        return [(i, float(scores[i])) for i, _ in fused[:k]]
+
+    def _bm25_ranked(
+        self, terms: Sequence[str], extra: Sequence[str], k: int
+    ) -> list[tuple[int, float]]:
+        if not terms and not extra:
+            return []
+        return self._best(terms, extra, self._scores(terms, extra), k)
+
+    def _scores(self, terms: Sequence[str], extra: Sequence[str]) -> np.ndarray:
         scores = self.index.get_scores(list(terms))
         related = list(self.composer.aliases(terms)) if self.config.expansion_weight else []
         if related:
@@ -259,6 +302,11 @@ class Engine:
             context = self.index.get_scores(list(extra))
             context *= self.config.context_weight
             scores += context
+        return scores
+
+    def _best(
+        self, terms: Sequence[str], extra: Sequence[str], scores: np.ndarray, k: int
+    ) -> list[tuple[int, float]]:
         # Lucene idf is positive, so a matching passage scores above zero; okapi idf can be
         # negative, so eligibility is holding a question or context term (not a related one).
         holding = None if self.index.idf_mode == "lucene" else [*terms, *extra]
@@ -301,8 +349,17 @@ class Engine:
         return self._compose(question, analyze(question, names=False), [])
 
     def _compose(self, question: str, terms: list[str], borrowed: list[str]) -> Draft:
+        semantics = self.semantics
+        vector = semantics.vectors([question])[0] if semantics is not None else None
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
-            for i, score in self._ranked(terms, borrowed, self.config.candidates)
+            for i, score in self._ranked(terms, borrowed, self.config.candidates, vector)
         ]
-        return self.composer.compose(question, terms, candidates, borrowed)
+        similarity = None
+        if semantics is not None and vector is not None:
+            question_vector = vector
+
+            def similarity(texts: Sequence[str]) -> Sequence[float]:
+                return [float(x) for x in semantics.similarities(question_vector, texts)]
+
+        return self.composer.compose(question, terms, candidates, borrowed, similarity)

@@ -320,6 +320,8 @@ def status_embed(status: KbStatus) -> discord.Embed:
     outcome = f" ({status.last_reload_outcome})" if status.last_reload_outcome else ""
     embed.add_field(name="Loaded", value=loaded)
     embed.add_field(name="Last reload", value=f"{last}{outcome}")
+    if status.embedding:
+        embed.add_field(name="Embeddings", value=safe(trim(status.embedding, 1000)), inline=False)
     if status.problems:
         embed.add_field(
             name=f"Problems ({len(status.problems)})",

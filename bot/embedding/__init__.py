@@ -6,6 +6,7 @@ fix it, and the bot answers lexically.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,3 +62,9 @@ def load_encoder(setting: str, models_dir: Path, *, quantized: bool = True) -> E
         log.warning("%s: %s", notice, exc)
         return EncoderState(None, notice, True)
     return EncoderState(encoder, f"embedding model {encoder.name}", True)
+
+
+@functools.lru_cache(maxsize=4)
+def shared_encoder(setting: str, models_dir: Path, quantized: bool = True) -> EncoderState:
+    """One load per process and setting: every engine built after a reload shares it."""
+    return load_encoder(setting, models_dir, quantized=quantized)

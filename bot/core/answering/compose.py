@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
@@ -20,6 +20,7 @@ from bot.core.answering.cues import (
     satisfies,
 )
 from bot.core.articles.models import Article, Passage
+from bot.core.retrieval.dense import SemanticTuning
 from bot.core.text.analysis import analyze, term_words
 from bot.core.text.sentences import one_line, sentence_spans
 
@@ -101,6 +102,8 @@ class Support:
     sentence_coverage: float = 0.0  # share of the question's weight in the chosen sentence
     article_share: float = 0.0  # share of the retrieved score mass in the top article
     title_match: float = 0.0  # the top passage's title has a question term (1) or not (0)
+    # Best cosine between the question and a candidate sentence (None: no embedding model).
+    max_cosine: float | None = None
 
     def features(self) -> tuple[float, ...]:
         """The figures the abstention score weighs, in SUPPORT_FEATURES order."""
@@ -126,6 +129,17 @@ def support_score(support: Support, weights: Sequence[float]) -> float:
     """A logistic score (log-odds) that the knowledge base answers the question."""
     *w, bias = weights
     return bias + sum(a * f for a, f in zip(w, support.features(), strict=True))
+
+
+def answers(support: Support, tuning: ComposerTuning, semantic: SemanticTuning | None) -> bool:
+    """The abstention rule: the lexical support score, then the model's cosine if there is one
+    — a veto when no sentence is near the question, a rescue when one is very near."""
+    lexical = support_score(support, tuning.support_weights) >= tuning.min_support
+    if semantic is None or support.max_cosine is None:
+        return lexical
+    if support.max_cosine >= semantic.rescue_cosine:
+        return True
+    return lexical and support.max_cosine >= semantic.min_cosine
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,12 +262,14 @@ class Composer:
         tuning: ComposerTuning | None = None,
         related: Callable[[str], Iterable[str]] | None = None,
         contained: Callable[[Sequence[int], Collection[str]], list[set[str]]] | None = None,
+        semantic: SemanticTuning | None = None,
     ) -> None:
         # Coverage asks for the same few terms' weights hundreds of times per answer.
         self._idf = lru_cache(maxsize=8192)(idf)
         self.tuning = tuning or ComposerTuning()
         self._related = related
         self._contained = contained
+        self.semantic = semantic
 
     def _present(self, candidates: Sequence[Candidate], terms: Collection[str]) -> list[set[str]]:
         """Which of `terms` each passage (title included) contains."""
@@ -304,7 +320,9 @@ class Composer:
         query_terms: Sequence[str],
         candidates: Sequence[Candidate],
         context_terms: Sequence[str] = (),
+        similarity: Callable[[Sequence[str]], Sequence[float]] | None = None,
     ) -> Draft:
+        """`similarity`: the question's cosine with each given text (None: lexical only)."""
         tuning = self.tuning
         terms = set(query_terms)
         evidence = self.evidence(candidates, query_terms)
@@ -321,11 +339,16 @@ class Composer:
         scored = self._score_sentences(question, terms, candidates, context_terms, aliases)
         if not scored:
             return self._abstain("the matching passages have no complete sentences", evidence)
+        max_cosine = None
+        if similarity is not None and self.semantic is not None:
+            scored, max_cosine = self._rerank(scored, similarity, self.semantic)
         best = scored[0]
         support, missing_terms = self._support(
-            terms | set(context_terms), terms, candidates, best, aliases
+            terms | set(context_terms), terms, candidates, best, aliases, max_cosine
         )
-        if not self._present([best.candidate], terms | set(context_terms))[0]:
+        if not self._present([best.candidate], terms | set(context_terms))[0] and not (
+            self.semantic and max_cosine is not None and max_cosine >= self.semantic.rescue_cosine
+        ):
             # Only look-alike words matched ("passwd" ~ "passed"): nothing the user typed.
             return self._abstain(
                 "no passage contains any of the question's own words", evidence, support
@@ -334,6 +357,11 @@ class Composer:
             shown = term_words(question)
             missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)
             reason = f"the key terms {missing} appear in no passage that matches the rest"
+            if self.strong_enough(replace(support, max_cosine=None)):
+                reason = (
+                    f"no passage is close in meaning to the question "
+                    f"(best similarity {support.max_cosine:.2f})"
+                )
             return self._abstain(reason, evidence, support)
 
         best = self._with_antecedent(best)
@@ -391,6 +419,24 @@ class Composer:
             parts.append(f"{_marked_cuts(p.text, s.start, s.end)} [{n}]")
         return Draft(" ".join(parts), False, None, citations, evidence, support)
 
+    @staticmethod
+    def _rerank(
+        scored: list[_Scored],
+        similarity: Callable[[Sequence[str]], Sequence[float]],
+        semantic: SemanticTuning,
+    ) -> tuple[list[_Scored], float | None]:
+        """Add weight × cosine to the best lexical sentences' scores; the best cosine."""
+        head = scored[: semantic.rerank_sentences]
+        if not head:
+            return scored, None
+        cosines = similarity([Composer._sentence(s) for s in head])
+        mixed = [
+            _Scored(s.candidate, s.start, s.end, s.terms, s.score + semantic.cosine_weight * c)
+            for s, c in zip(head, cosines, strict=True)
+        ]
+        mixed.sort(key=lambda s: -s.score)  # stable: equal scores keep the lexical order
+        return mixed + scored[len(head) :], float(max(cosines))
+
     def _score_sentences(
         self,
         question: str,
@@ -422,7 +468,8 @@ class Composer:
         kind = expected_kind(question)
         focus = focus_terms(question) & terms
         context = set(context_terms) - terms
-        top_score = candidates[0].score or 1.0
+        # The best BM25 score, not the first candidate's: dense fusion may put another first.
+        top_score = max(c.score for c in candidates) or 1.0
         pairs = _pairs(analyze(question, names=False))
         out: list[tuple[Candidate, int, int, set[str], tuple[float, ...]]] = []
         for rank, cand in enumerate(candidates[: tuning.passages_considered]):
@@ -468,6 +515,7 @@ class Composer:
         candidates: Sequence[Candidate],
         best: _Scored,
         aliases: dict[str, str],
+        max_cosine: float | None = None,
     ) -> tuple[Support, list[str]]:
         """The evidence's strength, and the heaviest question terms the best passage lacks."""
         # Only the question's terms (and the related words standing for them) matter here.
@@ -485,12 +533,13 @@ class Composer:
             sentence_coverage=self.coverage(terms, best.terms),
             article_share=sum(c.score for c in candidates if c.article.id == top_article) / mass,
             title_match=1.0 if terms & set(_sentence_terms(candidates[0].article.title)) else 0.0,
+            max_cosine=max_cosine,
         )
         return support, missing
 
     def strong_enough(self, support: Support) -> bool:
         """The calibrated rule: the support score reaches the operating point."""
-        return support_score(support, self.tuning.support_weights) >= self.tuning.min_support
+        return answers(support, self.tuning, self.semantic)
 
     def _with_antecedent(self, best: _Scored) -> _Scored:
         """Quote the sentence before too when the best one points back at it ("He …")."""

@@ -1,12 +1,14 @@
 """The dense (embedding) side of retrieval: the encoder the core is given, and vector search.
 
 The core never loads a model: an adapter (bot/embedding) hands it an `Encoder`. Vectors are
-unit length, so a dot product is the cosine.
+unit length, so a dot product is the cosine. Everything here is deterministic: the encoder
+embeds each text on its own (its vector depends on nothing else), and ties break by position.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -18,7 +20,21 @@ class Encoder(Protocol):
     name: str
     dimension: int
 
-    def encode(self, texts: list[str], batch: int = 32) -> np.ndarray: ...
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticTuning:
+    """How the embedding model's cosine joins the lexical evidence (fitted on SQuAD dev by
+    benchmarks/eval_embedding.py; docs/evaluation.md has the run). Zero weights = lexical."""
+
+    rerank_sentences: int = 12  # best lexical sentences re-scored with their cosine
+    cosine_weight: float = 0.0  # added to a sentence's lexical score × its cosine
+    min_cosine: float = -1.0  # veto: abstain when no candidate sentence reaches it
+    rescue_cosine: float = 2.0  # answer a lexically weak question when a sentence reaches it
+    dense_candidates: int = 20  # nearest passages by cosine fused with BM25's
+    dense_weight: float = 0.0  # weight of the dense ranking in reciprocal-rank fusion (BM25: 1)
+    rrf_k: float = 60.0
 
 
 def top_by_cosine(query: np.ndarray, vectors: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -28,10 +44,10 @@ def top_by_cosine(query: np.ndarray, vectors: np.ndarray, k: int) -> list[tuple[
     """
     if len(vectors) == 0 or k <= 0:
         return []
-    scores = vectors @ query.astype(vectors.dtype)
+    scores = (vectors @ query.astype(vectors.dtype)).astype(np.float32)
     k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
+    top = top[np.lexsort((top, -scores[top]))]
     return [(int(i), float(scores[i])) for i in top]
 
 
@@ -44,3 +60,42 @@ def reciprocal_rank_fusion(
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+class Semantics:
+    """An encoder plus the knowledge base's passage vectors (if computed), with a text cache.
+
+    `passage_vectors` rows follow the knowledge base's passages; None: no dense path (not
+    computed, or the knowledge base is larger than the configured limit).
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        passage_vectors: np.ndarray | None = None,
+        cache_size: int = 50_000,
+    ) -> None:
+        self.encoder = encoder
+        self.passage_vectors = passage_vectors
+        self._cache: dict[str, np.ndarray] = {}
+        self._cache_size = cache_size
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of `texts`; a text seen before is not embedded again."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            if len(self._cache) + len(missing) > self._cache_size:
+                self._cache.clear()  # simple and bounded; a warm cache refills in seconds
+            for text, vector in zip(missing, self.encoder.encode(missing), strict=True):
+                self._cache[text] = vector
+        if not texts:
+            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        return np.vstack([self._cache[t] for t in texts])
+
+    def similarities(self, question: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        return self.vectors(texts) @ question
+
+    def nearest_passages(self, question: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self.passage_vectors is None:
+            return []
+        return top_by_cosine(question, self.passage_vectors, k)

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "sample": args.sample,
         "seed": args.seed,
         "idf": args.idf,
-        "tuning": asdict(tuning),
+        "tuning": tuning.model_dump(mode="json", exclude={"reasons", "fitted"}),
     }
 
     kb = load_knowledge(squad / "knowledge")

@@ -12,11 +12,12 @@ from typing import ParamSpec, TypeVar, overload
 import numpy as np
 
 from bot.core.answering.answers import Answer, Turn
-from bot.core.answering.compose import Candidate, Composer, ComposerTuning, Draft
+from bot.core.answering.compose import Candidate, Composer, Draft
 from bot.core.answering.followup import context_terms, is_follow_up
+from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import Article, KnowledgeBase, Passage
-from bot.core.retrieval.dense import Semantics, SemanticTuning, reciprocal_rank_fusion
+from bot.core.retrieval.dense import Semantics, reciprocal_rank_fusion
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.text.analysis import analyze
@@ -54,18 +55,12 @@ class _Texts(Sequence[str]):
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    """Retrieval and answering parameters (from Settings)."""
+    """Retrieval parameters (from Settings) and the answer calibration (tuning.json)."""
 
     k1: float = 1.5
     b: float = 0.75
     idf_mode: IdfMode = "lucene"
-    candidates: int = 8
-    context_weight: float = 0.5
-    expansion_prefix: int = 4  # 0 turns query expansion off
-    expansion_share: float = 0.75
-    expansion_weight: float = 0.3
-    tuning: ComposerTuning = field(default_factory=ComposerTuning)
-    semantic: SemanticTuning = field(default_factory=SemanticTuning)
+    tuning: Tuning = field(default_factory=default_tuning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +152,7 @@ class Engine:
             self.config.tuning,
             _weakly(self.related_terms),
             _weakly(self.contained),
-            self.config.semantic if semantics is not None else None,
+            self.config.tuning.semantic if semantics is not None else None,
         )
 
     @property
@@ -199,7 +194,7 @@ class Engine:
         return found
 
     def _find_related(self, term: str) -> list[str]:
-        p = self.config.expansion_prefix
+        p = self.config.tuning.expansion_prefix
         if p <= 0 or len(term) < p or not term.isalpha():
             return []
         if self._by_prefix is None:
@@ -219,7 +214,7 @@ class Engine:
             )
             shorter = min(len(term), len(other))
             # A short stem is a prefix of too many words (`pass` of `passwd`): 5 letters at least.
-            if shared >= self.config.expansion_share * shorter:
+            if shared >= self.config.tuning.expansion_share * shorter:
                 out.append(other)
         return out
 
@@ -266,7 +261,7 @@ class Engine:
         passages by cosine (reciprocal-rank fusion), so a question sharing few words with its
         passage still finds it; the scores stay BM25's.
         """
-        tuning = self.config.semantic
+        tuning = self.config.tuning.semantic
         if (
             question_vector is None
             or self.semantics is None
@@ -293,14 +288,14 @@ class Engine:
 
     def _scores(self, terms: Sequence[str], extra: Sequence[str]) -> np.ndarray:
         scores = self.index.get_scores(list(terms))
-        related = list(self.composer.aliases(terms)) if self.config.expansion_weight else []
+        related = list(self.composer.aliases(terms)) if self.config.tuning.expansion_weight else []
         if related:
             expansion = self.index.get_scores(related)
-            expansion *= self.config.expansion_weight
+            expansion *= self.config.tuning.expansion_weight
             scores += expansion
         if extra:
             context = self.index.get_scores(list(extra))
-            context *= self.config.context_weight
+            context *= self.config.tuning.context_weight
             scores += context
         return scores
 
@@ -353,7 +348,7 @@ class Engine:
         vector = semantics.vectors([question])[0] if semantics is not None else None
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
-            for i, score in self._ranked(terms, borrowed, self.config.candidates, vector)
+            for i, score in self._ranked(terms, borrowed, self.config.tuning.candidates, vector)
         ]
         similarity = None
         if semantics is not None and vector is not None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 
 from tqdm import tqdm
 
-from bot.core.answering.compose import ComposerTuning, Support, support_score
+from bot.core.answering.compose import Support, answers
+from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig
 from bot.evaluation.baseline import Baseline
@@ -67,20 +68,21 @@ def never_abstain(outcome: Outcome) -> bool:
     return outcome.forced_abstention
 
 
-def rule_of(tuning: ComposerTuning) -> Rule:
-    """The composer's abstention rule with these thresholds, applied to recorded outcomes."""
+def rule_of(tuning: Tuning) -> Rule:
+    """The composer's abstention rule with these thresholds, applied to recorded outcomes
+    (with the embedding model's veto and rescue where the outcome has a cosine)."""
 
     def abstains(outcome: Outcome) -> bool:
         if outcome.forced_abstention or outcome.support is None:
             return True
-        return support_score(outcome.support, tuning.support_weights) < tuning.min_support
+        return not answers(outcome.support, tuning, tuning.semantic)
 
     return abstains
 
 
 def open_engine(kb: KnowledgeBase, config: EngineConfig) -> Engine:
     """An engine over `kb` whose composer never abstains on weak evidence (rules apply later)."""
-    tuning = replace(config.tuning, min_support=-math.inf)
+    tuning = config.tuning.model_copy(update={"min_support": -math.inf})
     return Engine(kb, replace(config, tuning=tuning))
 
 
@@ -188,13 +190,13 @@ def tradeoff(
     in_rows: Sequence[Row],
     in_outcomes: Sequence[Outcome],
     out_outcomes: Sequence[Outcome],
-    base: ComposerTuning,
+    base: Tuning,
     thresholds: Iterable[float],
 ) -> list[CurvePoint]:
     """The abstention rule at every threshold, scored on both sides of the protocol."""
     points = []
     for threshold in thresholds:
-        rule = rule_of(replace(base, min_support=threshold))
+        rule = rule_of(base.model_copy(update={"min_support": threshold}))
         points.append(
             CurvePoint(
                 threshold,

@@ -8,7 +8,6 @@ embeds each text on its own (its vector depends on nothing else), and ties break
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -21,20 +20,6 @@ class Encoder(Protocol):
     dimension: int
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SemanticTuning:
-    """How the embedding model's cosine joins the lexical evidence (fitted on SQuAD dev by
-    benchmarks/eval_embedding.py; docs/evaluation.md has the run). Zero weights = lexical."""
-
-    rerank_sentences: int = 12  # best lexical sentences re-scored with their cosine
-    cosine_weight: float = 0.0  # added to a sentence's lexical score × its cosine
-    min_cosine: float = -1.0  # veto: abstain when no candidate sentence reaches it
-    rescue_cosine: float = 2.0  # answer a lexically weak question when a sentence reaches it
-    dense_candidates: int = 20  # nearest passages by cosine fused with BM25's
-    dense_weight: float = 0.0  # weight of the dense ranking in reciprocal-rank fusion (BM25: 1)
-    rrf_k: float = 60.0
 
 
 def top_by_cosine(query: np.ndarray, vectors: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -19,6 +19,8 @@ from bot.core.answering.compose import Support, answers
 from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig
+from bot.core.retrieval.dense import Semantics
+from bot.core.retrieval.index import BM25Index
 from bot.evaluation.baseline import Baseline
 from bot.evaluation.metrics import contains_answer, percentile, same_article, strip_markers
 
@@ -80,10 +82,18 @@ def rule_of(tuning: Tuning) -> Rule:
     return abstains
 
 
-def open_engine(kb: KnowledgeBase, config: EngineConfig) -> Engine:
-    """An engine over `kb` whose composer never abstains on weak evidence (rules apply later)."""
-    tuning = config.tuning.model_copy(update={"min_support": -math.inf})
-    return Engine(kb, replace(config, tuning=tuning))
+def open_engine(
+    kb: KnowledgeBase,
+    config: EngineConfig,
+    semantics: Semantics | None = None,
+    index: BM25Index | None = None,
+) -> Engine:
+    """An engine over `kb` whose composer never abstains on weak evidence (rules apply later);
+    `semantics`: the embedding model (None: lexical); `index`: one already built for `kb`."""
+    # The model's rescue at -inf answers everything too; outcomes keep the cosine for the rule.
+    semantic = config.tuning.semantic.model_copy(update={"rescue_cosine": -math.inf})
+    tuning = config.tuning.model_copy(update={"min_support": -math.inf, "semantic": semantic})
+    return Engine(kb, replace(config, tuning=tuning), index, semantics)
 
 
 def run_engine(engine: Engine, rows: Sequence[Row], desc: str = "engine") -> list[Outcome]:

@@ -67,6 +67,7 @@ class Support:
     title_match: float = 0.0  # the top passage's title has a question term (1) or not (0)
     # Best cosine between the question and a candidate sentence (None: no embedding model).
     max_cosine: float | None = None
+    own_words: bool = True  # the best passage holds a word the user typed (not only aliases)
 
     def features(self, together_cap: int) -> tuple[float, ...]:
         """The figures the abstention score weighs, in SUPPORT_FEATURES order."""
@@ -110,12 +111,12 @@ def support_score(support: Support, tuning: Tuning) -> float:
 def answers(support: Support, tuning: Tuning, semantic: SemanticTuning | None) -> bool:
     """The abstention rule: the lexical support score, then the model's cosine if there is one
     — a veto when no sentence is near the question, a rescue when one is very near."""
-    lexical = support_score(support, tuning) >= tuning.min_support
-    if semantic is None or support.max_cosine is None:
-        return lexical
-    if support.max_cosine >= semantic.rescue_cosine:
-        return True
-    return lexical and support.max_cosine >= semantic.min_cosine
+    if semantic is not None and support.max_cosine is not None:
+        if support.max_cosine >= semantic.rescue_cosine:
+            return True
+        if support.max_cosine < semantic.min_cosine:
+            return False
+    return support.own_words and support_score(support, tuning) >= tuning.min_support
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,9 +323,9 @@ class Composer:
         support, missing_terms = self._support(
             terms | set(context_terms), terms, candidates, best, aliases, max_cosine
         )
-        if not self._present([best.candidate], terms | set(context_terms))[0] and not (
-            self.semantic and max_cosine is not None and max_cosine >= self.semantic.rescue_cosine
-        ):
+        own_words = bool(self._present([best.candidate], terms | set(context_terms))[0])
+        support = replace(support, own_words=own_words)
+        if not own_words and not self.strong_enough(support):
             # Only look-alike words matched ("passwd" ~ "passed"): nothing the user typed.
             return self._abstain(
                 "no passage contains any of the question's own words", evidence, support

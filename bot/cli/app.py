@@ -15,9 +15,11 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from bot.cli import render
-from bot.cli.evaluate import evaluate, read_rows, report_json, report_text
+from bot.cli.evaluate import report_json, report_text
 from bot.core.articles.diff import Snapshot, diff
 from bot.errors import BotError, ConfigError
+from bot.evaluation.dataset import read_rows
+from bot.evaluation.protocol import evaluate
 from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base
 from bot.service import QAService
 from bot.settings import Settings

@@ -74,7 +74,7 @@ def in_kb(rows: list[Row], outcomes: list[Outcome], tuning: Tuning) -> dict:
     return {
         "answer_hit": shown.answer_hit_rate,
         "answer_hit_no_abstention": never.answer_hit_rate,
-        "first_citation_hit": shown.first_citation_hit_rate,
+        "first_citation_hit": shown.citation_hit_rate,
         "abstained": shown.abstention_rate,
         "mean_chars": shown.mean_answer_chars,
         "p50_ms": shown.latency_p50_ms,

@@ -6,7 +6,7 @@ import hashlib
 import math
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ParamSpec, TypeVar, overload
 
 import numpy as np
@@ -357,4 +357,22 @@ class Engine:
             def similarity(texts: Sequence[str]) -> Sequence[float]:
                 return [float(x) for x in semantics.similarities(question_vector, texts)]
 
-        return self.composer.compose(question, terms, candidates, borrowed, similarity)
+        draft = self.composer.compose(question, terms, candidates, borrowed, similarity)
+        return self._with_similarities(draft, candidates, vector)
+
+    def _with_similarities(
+        self, draft: Draft, candidates: Sequence[Candidate], vector: np.ndarray | None
+    ) -> Draft:
+        """Each evidence passage's cosine with the question, for "Why this answer?"."""
+        semantics = self.semantics
+        if vector is None or semantics is None or semantics.passage_vectors is None:
+            return draft
+        docs = {c.passage.id: c.doc for c in candidates if c.doc is not None}
+        evidence = []
+        for e in draft.evidence:
+            doc = docs.get(e.passage_id)
+            if doc is not None:
+                cosine = float(semantics.passage_vectors[doc].astype(np.float32) @ vector)
+                e = e.model_copy(update={"similarity": round(cosine, 3)})
+            evidence.append(e)
+        return replace(draft, evidence=evidence)

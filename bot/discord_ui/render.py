@@ -138,6 +138,8 @@ def evidence_field(rank: int, evidence: Evidence, *, terms: bool = False) -> tup
     if terms:
         matched = ", ".join(f"`{t}`" for t in evidence.matched_terms) or "none"
         lines.append(f"Matched terms: {matched}")
+        if evidence.similarity is not None:
+            lines.append(f"Similarity in meaning: {evidence.similarity:.2f}")
     lines.append(f"> {safe(trim(one_line(evidence.snippet), QUOTE_PREVIEW))}")
     return neutralise_mentions(name), "\n".join(lines)
 

@@ -123,3 +123,13 @@ def test_without_a_model_the_engine_answers_lexically(
         assert engine.answer(question).answer == lexical.answer(question).answer
     notice = dense_notice(engine, chosen)
     assert ("lexical only" in notice) if value == "off" else (INSTALL_COMMAND in notice)
+
+
+def test_why_this_answer_shows_each_passages_similarity(with_model: Settings) -> None:
+    """With passage vectors, every evidence passage carries its cosine with the question."""
+    engine = build_engine(load_knowledge_base(with_model), with_model, use_cache=False)
+    answer = engine.answer(QUESTIONS[1])
+    assert answer.evidence
+    for evidence in answer.evidence:
+        assert evidence.similarity is not None and -1.0 <= evidence.similarity <= 1.0
+    assert max(e.similarity or 0.0 for e in answer.evidence) > 0.3

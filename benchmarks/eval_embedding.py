@@ -116,17 +116,32 @@ def fit_rerank(kb, config, index, semantics, rows) -> tuple[dict, list]:
     return best or {}, grid
 
 
-def fit_abstention(ins, outs, in_rows, tuning: Tuning, max_wrong: float) -> tuple[dict, list]:
-    """Veto and rescue cosines (min_support stays the lexical rule's): most removed-article
-    abstention with at most `max_wrong` in-KB questions abstained, then the highest in-KB hit."""
+def fit_abstention(
+    ins: list[Outcome], outs: list[Outcome], in_rows: list[Row], tuning: Tuning, max_wrong: float
+) -> tuple[dict, list]:
+    """Veto and rescue cosines (min_support stays the lexical rule's).
+
+    A veto is a hard edge, so only vetoes that abstain on no more in-KB questions than the same
+    rescue without a veto count ("no regret"); among those, and within `max_wrong`, the most
+    removed-article abstention net of in-KB abstention, then the highest in-KB hit.
+    """
     curve = []
-    for veto in [-1.0, *np.arange(0.10, 0.50, 0.025).round(3)]:
-        for rescue in (2.0, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6):
+    for rescue in (2.0, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6):
+        for veto in [-1.0, *np.arange(0.10, 0.50, 0.025).round(3)]:
             t = with_semantic(tuning, min_cosine=float(veto), rescue_cosine=rescue)
             curve.append({"min_cosine": float(veto), "rescue_cosine": rescue,
                           **abstention(ins, outs, in_rows, t)})  # fmt: skip
-    ok = [p for p in curve if p["in_wrongly_abstained"] <= max_wrong + 1e-12]
-    best = max(ok, key=lambda p: (p["out_abstained"], p["in_answer_hit"]), default={})
+    unvetoed = {p["rescue_cosine"]: p["in_wrongly_abstained"] for p in curve if p["min_cosine"] < 0}
+    ok = [
+        p
+        for p in curve
+        if p["in_wrongly_abstained"] <= min(max_wrong, unvetoed[p["rescue_cosine"]]) + 1e-12
+    ]
+    best = max(
+        ok,
+        key=lambda p: (p["out_abstained"] - p["in_wrongly_abstained"], p["in_answer_hit"]),
+        default={},
+    )
     return best, curve
 
 

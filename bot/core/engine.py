@@ -344,7 +344,9 @@ class Engine:
         return self._compose(question, analyze(question, names=False), [])
 
     def _compose(self, question: str, terms: list[str], borrowed: list[str]) -> Draft:
-        semantics = self.semantics
+        # A follow-up's words lean on the previous turn ("What exhibition did he attend?"):
+        # the question alone is no fair measure of meaning, so it is answered lexically.
+        semantics = self.semantics if not borrowed else None
         vector = semantics.vectors([question])[0] if semantics is not None else None
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)

@@ -47,7 +47,8 @@ def load_encoder(setting: str, models_dir: Path, *, quantized: bool = True) -> E
             f"embedding model not installed in {folder}: answering lexically; "
             f"run `{INSTALL_COMMAND}`"
         )
-        log.warning(notice)
+        # INFO: `index`, `/kb` and the bot's log (INFO) say it; a CLI answer stays clean.
+        log.info(notice)
         return EncoderState(None, notice, True)
     try:
         from bot.embedding.encoder import OnnxEncoder

@@ -214,7 +214,8 @@ class Composer:
         )
         own_words = bool(self._present([best.candidate], terms | set(context_terms))[0])
         support = replace(support, own_words=own_words)
-        if not own_words and not self.strong_enough(support):
+        # A passage only the dense path found (no BM25 score) falls to the missing-terms reason.
+        if not own_words and best.candidate.score > 0 and not self.strong_enough(support):
             # Only look-alike words matched ("passwd" ~ "passed"): nothing the user typed.
             return self._abstain(
                 "no passage contains any of the question's own words", evidence, support

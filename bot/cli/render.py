@@ -24,6 +24,10 @@ def answer_json(answer: Answer) -> dict[str, Any]:
             "context_terms",
         }
     )
+    if answer.corrections:
+        data["corrections"] = [{"from": c.typed, "to": c.searched} for c in answer.corrections]
+    if answer.resolved:
+        data["resolved"] = answer.resolved
     data["citations"] = [
         c.model_dump(include={"n", "title", "url", "passage_id", "quote", "start", "end", "score"})
         for c in answer.citations
@@ -43,8 +47,19 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def understood(answer: Answer) -> str:
+    """One line saying how the question was read: spelling corrections, a follow-up's sense."""
+    parts = [f"searched for “{c.searched}” instead of “{c.typed}”" for c in answer.corrections]
+    if answer.resolved:
+        parts.append(f"read as “{answer.resolved}”")
+    return "; ".join(parts).capitalize() if parts else ""
+
+
 def answer_text(answer: Answer, width: int = 100) -> str:
-    lines = [textwrap.fill(answer.answer, width)]
+    lines = []
+    if note := understood(answer):
+        lines += [textwrap.fill(f"({note})", width), ""]
+    lines.append(textwrap.fill(answer.answer, width))
     if answer.citations:
         lines.append("")
         for c in answer.citations:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar, overload
 
-from bot.core.answering.answers import Answer, Turn
+from bot.core.answering.answers import Answer, Correction, Turn
 from bot.core.answering.compose import Candidate, Composer, ComposerTuning, Draft
 from bot.core.answering.followup import context_terms, is_follow_up
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
-from bot.core.text.analysis import analyze
+from bot.core.retrieval.spelling import Speller, is_english
+from bot.core.text.analysis import analyze, term_words
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -61,6 +63,7 @@ class EngineConfig:
     expansion_prefix: int = 4  # 0 turns query expansion off
     expansion_share: float = 0.75
     expansion_weight: float = 0.3
+    spelling: bool = True  # query terms the index lacks matched to its nearest terms
     tuning: ComposerTuning = field(default_factory=ComposerTuning)
 
 
@@ -145,6 +148,8 @@ class Engine:
         # replaced by a reload leaked, with its knowledge base).
         self._weights: dict[str, float] = {}  # memos: a few terms, asked again and again
         self._related: dict[str, tuple[str, ...]] = {}
+        self._speller: Speller | None = None  # built on the first unknown query term
+        self._spelt: dict[str, str | None] = {}
         self.composer = Composer(
             _weakly(self.weight),
             self.config.tuning,
@@ -268,19 +273,50 @@ class Engine:
         """The best passages for a query, best first (BM25, title included)."""
         return self._rank(analyze(query, names=False), (), k)
 
+    def speller(self) -> Speller:
+        """Nearest-term lookup over the vocabulary (terms seen once are no target at scale)."""
+        if self._speller is None:
+            min_df = 2 if self.index.size >= 10_000 else 1
+            self._speller = Speller(self.index.terms(), self.index.doc_freqs(), min_df)
+        return self._speller
+
+    def spelt(self, term: str, word: str) -> str | None:
+        """The vocabulary term an unknown query term was probably meant as, or None."""
+        if not self.config.spelling or self.index.doc_freq(term) or is_english(word):
+            return None  # a term the index has is never replaced; nor an English word
+        key = f"{term}\t{word}"
+        if key not in self._spelt:
+            found = self.speller().nearest(term, word)
+            if len(self._spelt) >= 100_000:
+                self._spelt.clear()
+            self._spelt[key] = found.to if found else None
+        return self._spelt[key]
+
+    def understood(self, question: str) -> tuple[list[str], dict[str, str]]:
+        """The question's terms with misspellings replaced, and each replaced word → term."""
+        terms = analyze(question, names=False)
+        typed = term_words(question)
+        fixes: dict[str, str] = {}
+        for i, term in enumerate(terms):
+            word = typed.get(term, term)
+            to = self.spelt(term, word)
+            if to is not None:
+                fixes[word] = terms[i] = to
+        return terms, fixes
+
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""
-        terms = analyze(question, names=False)
+        terms, fixes = self.understood(question)
         borrowed: list[str] = []
         if previous is not None and (is_follow_up(question) or not terms):
             borrowed = [t for t in previous.context_terms if t not in terms]
-        draft = self._compose(question, terms, borrowed)
+        draft, corrections = self._compose(question, terms, borrowed, fixes)
         if draft.abstained and previous is not None and not borrowed and terms:
             # A question that fails alone may still make sense as a follow-up.
             retry_terms = [t for t in previous.context_terms if t not in terms]
-            retry = self._compose(question, terms, retry_terms)
+            retry, retry_corrections = self._compose(question, terms, retry_terms, fixes)
             if not retry.abstained:
-                draft, borrowed = retry, retry_terms
+                draft, borrowed, corrections = retry, retry_terms, retry_corrections
         own_context = context_terms(question, draft.text if not draft.abstained else "")
         if borrowed:
             own_context = list(dict.fromkeys([*own_context, *borrowed]))
@@ -293,16 +329,41 @@ class Engine:
             evidence=draft.evidence,
             query_terms=list(dict.fromkeys(terms)),
             context_terms=own_context if not draft.abstained else list(borrowed),
+            corrections=corrections,
             index_version=self.version,
         )
 
     def draft(self, question: str) -> Draft:
         """Compose a stand-alone question's draft, with its support figures (for evaluation)."""
-        return self._compose(question, analyze(question, names=False), [])
+        terms, fixes = self.understood(question)
+        return self._compose(question, terms, [], fixes)[0]
 
-    def _compose(self, question: str, terms: list[str], borrowed: list[str]) -> Draft:
+    def _compose(
+        self, question: str, terms: list[str], borrowed: list[str], fixes: dict[str, str]
+    ) -> tuple[Draft, list[Correction]]:
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
             for i, score in self._ranked(terms, borrowed, self.config.candidates)
         ]
-        return self.composer.compose(question, terms, candidates, borrowed)
+        corrections = []
+        if fixes:
+            # The composer reads the question's wording too (what is asked, whose): it gets
+            # the question as understood, each misspelt word as the passages spell it.
+            spelled = self._spellings(set(fixes.values()), candidates)
+            for typed, to in fixes.items():
+                shown = spelled.get(to, to)
+                corrections.append(Correction(typed=typed, searched=shown))
+                question = re.sub(rf"(?i)(?<!\w){re.escape(typed)}(?!\w)", shown, question)
+        return self.composer.compose(question, terms, candidates, borrowed), corrections
+
+    @staticmethod
+    def _spellings(wanted: set[str], candidates: Sequence[Candidate]) -> dict[str, str]:
+        """A word of the retrieved passages for each wanted term (its spelling as written)."""
+        found: dict[str, str] = {}
+        for c in candidates:
+            for term, word in term_words(c.passage.text).items():
+                if term in wanted and term not in found:
+                    found[term] = word
+            if len(found) == len(wanted):
+                break
+        return found

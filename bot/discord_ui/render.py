@@ -119,6 +119,10 @@ def _footer(answer: Answer) -> str:
     if answer.answer_id is not None:
         parts.append(f"Answer #{answer.answer_id}")
     parts.append("/source n shows a full passage")
+    if answer.corrections:
+        # Briefly: the footer has room for a few words, the "Why" view shows the rest.
+        shown = ", ".join(f"{c.searched} (not {c.typed})" for c in answer.corrections[:3])
+        parts.insert(0, f"Searched for {shown}")
     return " · ".join(parts)
 
 
@@ -184,6 +188,10 @@ def why_embed(answer: Answer) -> discord.Embed:
     """Why this answer: the top passages with their scores and matched terms."""
     terms = ", ".join(f"`{t}`" for t in answer.query_terms) or "none"
     lines = [f"Search terms from the question: {terms}"]
+    for c in answer.corrections:
+        lines.append(f"Searched for *{safe(c.searched)}* instead of *{safe(c.typed)}*.")
+    if answer.resolved:
+        lines.append(f"Read as a follow-up: “{safe(answer.resolved)}”.")
     if answer.context_terms:
         lines.append(
             "Terms carried over from the conversation: "

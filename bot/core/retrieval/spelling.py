@@ -1,0 +1,104 @@
+"""Misspelt query terms matched to the index vocabulary (nearest terms by edit distance).
+
+Only a term the index does not know is ever corrected; it becomes the vocabulary term at
+the smallest optimal-string-alignment distance (a swap of two neighbouring letters counts
+as one edit, as in "Suepr"), the most frequent one among equals. Candidates are kept by
+length, so a query compares against the few lengths within reach (rapidfuzz does the
+comparisons in C); the buckets are built from the index's vocabulary on first use.
+
+A word of ordinary English ("hottest", "born") that the knowledge base happens not to have
+is a paraphrase or a foreign topic, not a typo: it is left alone. What English is comes
+from symspellpy's frequency dictionary (82,765 words from Google Books n-grams, MIT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+# Shorter stems have too many neighbours one edit away to choose from honestly.
+MIN_LENGTH = 4
+# Stems this long may be two edits away ("infinitly" → "infinit" is one, "halftme" one).
+TWO_EDITS_FROM = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    term: str  # what the question's word analysed to (absent from the index)
+    to: str  # the vocabulary term searched instead
+    distance: int
+
+
+def max_edits(term: str) -> int:
+    if len(term) < MIN_LENGTH:
+        return 0
+    return 2 if len(term) >= TWO_EDITS_FROM else 1
+
+
+def correctable(term: str) -> bool:
+    """Words only: numbers, codes (`s400`) and short stems are left alone."""
+    return len(term) >= MIN_LENGTH and term.isalpha() and term.isascii()
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """Lower-case English words (symspellpy's dictionary file; read once, ~40 ms)."""
+    path = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+    text = path.read_text(encoding="utf-8")
+    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+
+
+def is_english(word: str) -> bool:
+    return word.casefold() in english_words()
+
+
+class Speller:
+    """Nearest vocabulary terms of a term the vocabulary lacks."""
+
+    def __init__(
+        self, terms: Iterable[str], doc_freq: npt.NDArray[np.int64], min_doc_freq: int = 1
+    ) -> None:
+        """`terms` in column order, `doc_freq` per column; rarer terms are never targets
+        (in a large corpus most words seen once are themselves misspellings)."""
+        buckets: dict[int, list[str]] = {}
+        freqs: dict[int, list[int]] = {}
+        for term, df in zip(terms, doc_freq.tolist(), strict=True):
+            if df >= min_doc_freq and correctable(term):
+                buckets.setdefault(len(term), []).append(term)
+                freqs.setdefault(len(term), []).append(df)
+        self._buckets = buckets
+        self._freqs = freqs
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self._buckets.values()))
+
+    def nearest(self, term: str, word: str = "") -> Correction | None:
+        """The closest known term to `term` or to the `word` it was stemmed from (stemming
+        can move a typo further away: "turky" → `turki`, one edit from `turkey` as typed),
+        fewest edits first, then the term in most passages; None when nothing is in reach."""
+        best: tuple[int, int, str] | None = None  # (distance, -doc freq, term)
+        for query in dict.fromkeys(q for q in (term, word.casefold()) if correctable(q)):
+            reach = max_edits(query)
+            for length in range(len(query) - reach, len(query) + reach + 1):
+                choices = self._buckets.get(length)
+                if not reach or not choices:
+                    continue
+                found = process.extract(
+                    query, choices, scorer=OSA.distance, score_cutoff=reach, limit=None
+                )
+                freqs = self._freqs[length]
+                for choice, distance, i in found:
+                    key = (int(distance), -freqs[i], choice)
+                    if best is None or key < best:
+                        best = key
+        if best is None:
+            return None
+        return Correction(term, best[2], best[0])

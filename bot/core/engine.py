@@ -19,6 +19,7 @@ from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import Speller, is_english
 from bot.core.text.analysis import analyze, term_words
+from bot.core.text.demonyms import demonym_links
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -197,8 +198,12 @@ class Engine:
 
     def _find_related(self, term: str) -> list[str]:
         p = self.config.expansion_prefix
-        if p <= 0 or len(term) < p or not term.isalpha():
+        if p <= 0:
             return []
+        # A place and its people's adjective (Turkish ~ Turkey, French ~ France).
+        places = [t for t in sorted(demonym_links().get(term, ())) if self.index.doc_freq(t)]
+        if len(term) < p or not term.isalpha():
+            return places
         if self._by_prefix is None:
             # The index keeps its vocabulary; reading it avoids re-analysing every passage.
             by_prefix: dict[str, list[str]] = {}
@@ -218,7 +223,7 @@ class Engine:
             # A short stem is a prefix of too many words (`pass` of `passwd`): 5 letters at least.
             if shared >= self.config.expansion_share * shorter:
                 out.append(other)
-        return out
+        return out + [t for t in places if t not in out]
 
     def weight(self, term: str) -> float:
         """A term's importance for coverage: a smoothed idf over passage texts, title aside.

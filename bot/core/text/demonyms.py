@@ -41,26 +41,24 @@ def _single_terms(names: list[str]) -> set[str]:
 @cache
 def demonym_links() -> dict[str, frozenset[str]]:
     """Each country or demonym term → the terms of the same country (both ways)."""
-    countries = []
+    countries: list[tuple[set[str], set[str], int]] = []
     for country in _countries():
-        names = [str(country.get("name", ""))]
         # Alternative single-word names (Holland, Turkiye), not codes (TR, TUR).
-        names += [a for a in country.get("altSpellings", []) if not a.isupper()]
-        demonyms = _SEPARATORS.split(str(country.get("demonym", "")))
-        population = country.get("population") or 0
-        countries.append(
-            (_single_terms(names), _single_terms([d.strip() for d in demonyms]), population)
-        )
+        alternatives = [str(a) for a in country.get("altSpellings", []) if not str(a).isupper()]
+        names = _single_terms([str(country.get("name", "")), *alternatives])
+        said = _SEPARATORS.split(str(country.get("demonym", "")))
+        population = int(country.get("population") or 0)
+        countries.append((names, _single_terms([d.strip() for d in said]), population))
     # A demonym several places share (*French*: France, Réunion, Martinique) stands for
     # the most populous of them.
     owner: dict[str, tuple[int, int]] = {}
-    for i, (_, demonyms, population) in enumerate(countries):
-        for d in demonyms:
+    for i, (_, adjectives, population) in enumerate(countries):
+        for d in adjectives:
             if d not in owner or population > owner[d][0]:
                 owner[d] = (population, i)
     links: dict[str, set[str]] = {}
-    for i, (names, demonyms, _) in enumerate(countries):
-        group = names | {d for d in demonyms if owner[d][1] == i}
+    for i, (places, adjectives, _) in enumerate(countries):
+        group = places | {d for d in adjectives if owner[d][1] == i}
         for term in group:
             links.setdefault(term, set()).update(group - {term})
     return {term: frozenset(others) for term, others in links.items() if others}

@@ -12,7 +12,12 @@ from typing import ParamSpec, TypeVar, overload
 
 from bot.core.answering.answers import Answer, Correction, Turn
 from bot.core.answering.compose import Candidate, Composer, ComposerTuning, Draft
-from bot.core.answering.followup import context_terms, is_follow_up
+from bot.core.answering.followup import (
+    REFERRING_WORDS,
+    context_terms,
+    leans_on_context,
+    resolve,
+)
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.retrieval.encode import encode_passages
@@ -22,6 +27,7 @@ from bot.core.text.analysis import analyze, term_words
 from bot.core.text.demonyms import demonym_links
 
 _T = TypeVar("_T")
+_REFERRING_TERMS = frozenset(analyze(" ".join(REFERRING_WORDS), names=False))
 _P = ParamSpec("_P")
 
 ANALYZER_VERSION = "a4"
@@ -311,18 +317,29 @@ class Engine:
 
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""
-        terms, fixes = self.understood(question)
+        resolved = None
+        text = question
+        follow_up = False
+        if previous is not None:
+            resolved = resolve(question, previous.question, previous.answer)
+            text = resolved or question
+            follow_up = resolved is not None or leans_on_context(question)
+        terms, fixes = self.understood(text)
+        if follow_up:
+            # "full name", "tell me more": words that point back are no key terms.
+            own = [t for t in terms if t not in _REFERRING_TERMS]
+            terms = own or terms
         borrowed: list[str] = []
-        if previous is not None and (is_follow_up(question) or not terms):
+        if previous is not None and (follow_up or not terms):
             borrowed = [t for t in previous.context_terms if t not in terms]
-        draft, corrections = self._compose(question, terms, borrowed, fixes)
+        draft, corrections = self._compose(text, terms, borrowed, fixes)
         if draft.abstained and previous is not None and not borrowed and terms:
             # A question that fails alone may still make sense as a follow-up.
             retry_terms = [t for t in previous.context_terms if t not in terms]
-            retry, retry_corrections = self._compose(question, terms, retry_terms, fixes)
+            retry, retry_corrections = self._compose(text, terms, retry_terms, fixes)
             if not retry.abstained:
                 draft, borrowed, corrections = retry, retry_terms, retry_corrections
-        own_context = context_terms(question, draft.text if not draft.abstained else "")
+        own_context = context_terms(text, draft.text if not draft.abstained else "")
         if borrowed:
             own_context = list(dict.fromkeys([*own_context, *borrowed]))
         return Answer(
@@ -335,6 +352,7 @@ class Engine:
             query_terms=list(dict.fromkeys(terms)),
             context_terms=own_context if not draft.abstained else list(borrowed),
             corrections=corrections,
+            resolved=resolved,
             index_version=self.version,
         )
 

@@ -120,10 +120,6 @@ class BM25Index:
         indptr = self._matrix.indptr
         return int(indptr[column + 1] - indptr[column])
 
-    def terms(self) -> list[str]:
-        """Return the vocabulary in column order."""
-        return list(self._vocabulary)
-
     def doc_freqs(self) -> npt.NDArray[np.int64]:
         """Return how many passages contain each term, in column order."""
         return np.diff(self._matrix.indptr).astype(np.int64, copy=False)

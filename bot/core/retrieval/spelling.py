@@ -2,9 +2,11 @@
 
 Only a term the index does not know is ever corrected; it becomes the vocabulary term at
 the smallest optimal-string-alignment distance (a swap of two neighbouring letters counts
-as one edit, as in "Suepr"), the most frequent one among equals. Candidates are kept by
-length, so a query compares against the few lengths within reach (rapidfuzz does the
-comparisons in C); the buckets are built from the index's vocabulary on first use.
+as one edit, as in "Suepr"), the most frequent one among equals. Candidates are kept in
+buckets by length and by their first or second letter, so a query compares only against
+terms of a length within reach sharing its first or second letter, either way round (a
+typo rarely changes both; rapidfuzz does the comparisons in C). The buckets are built from
+the index's vocabulary on first use (benchmarks/bench_spelling.py measures both).
 
 A word of ordinary English ("hottest", "born") that the knowledge base happens not to have
 is a paraphrase or a foreign topic, not a typo: it is left alone. What English is comes
@@ -67,18 +69,23 @@ class Speller:
     ) -> None:
         """`terms` in column order, `doc_freq` per column; rarer terms are never targets
         (in a large corpus most words seen once are themselves misspellings)."""
-        buckets: dict[int, list[str]] = {}
-        freqs: dict[int, list[int]] = {}
+        buckets: dict[tuple[int, int, str], list[str]] = {}
+        freqs: dict[tuple[int, int, str], list[int]] = {}
+        size = 0
         for term, df in zip(terms, doc_freq.tolist(), strict=True):
             if df >= min_doc_freq and correctable(term):
-                buckets.setdefault(len(term), []).append(term)
-                freqs.setdefault(len(term), []).append(df)
+                size += 1
+                for key in ((len(term), 0, term[0]), (len(term), 1, term[1])):
+                    buckets.setdefault(key, []).append(term)
+                    freqs.setdefault(key, []).append(df)
         self._buckets = buckets
         self._freqs = freqs
+        self.size = size
 
-    @property
-    def size(self) -> int:
-        return sum(map(len, self._buckets.values()))
+    @staticmethod
+    def _keys(query: str, length: int) -> set[tuple[int, int, str]]:
+        """Buckets whose terms share the query's first or second letter at either place."""
+        return {(length, p, c) for p in (0, 1) for c in query[:2]}
 
     def nearest(self, term: str, word: str = "") -> Correction | None:
         """The closest known term to `term` or to the `word` it was stemmed from (stemming
@@ -87,14 +94,19 @@ class Speller:
         best: tuple[int, int, str] | None = None  # (distance, -doc freq, term)
         for query in dict.fromkeys(q for q in (term, word.casefold()) if correctable(q)):
             reach = max_edits(query)
-            for length in range(len(query) - reach, len(query) + reach + 1):
-                choices = self._buckets.get(length)
+            keys = (
+                key
+                for length in range(len(query) - reach, len(query) + reach + 1)
+                for key in self._keys(query, length)
+            )
+            for key in keys:
+                choices = self._buckets.get(key)
                 if not reach or not choices:
                     continue
                 found = process.extract(
                     query, choices, scorer=OSA.distance, score_cutoff=reach, limit=None
                 )
-                freqs = self._freqs[length]
+                freqs = self._freqs[key]
                 for choice, distance, i in found:
                     key = (int(distance), -freqs[i], choice)
                     if best is None or key < best:

@@ -19,7 +19,7 @@ from bot.core.answering.followup import (
     resolve,
 )
 from bot.core.articles.columns import PassageFinder
-from bot.core.articles.models import Article, KnowledgeBase, Passage
+from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import Speller, is_english
@@ -27,6 +27,8 @@ from bot.core.text.analysis import analyze, term_words
 from bot.core.text.demonyms import demonym_links
 
 _T = TypeVar("_T")
+# Longer articles are not scanned for the in-passing guard (a lookup per passage).
+_ARTICLE_SCAN_LIMIT = 2_000
 _REFERRING_TERMS = frozenset(analyze(" ".join(REFERRING_WORDS), names=False))
 _P = ParamSpec("_P")
 
@@ -162,6 +164,7 @@ class Engine:
             self.config.tuning,
             _weakly(self.related_terms),
             _weakly(self.contained),
+            _weakly(self.article_terms),
         )
 
     @property
@@ -252,6 +255,19 @@ class Engine:
     def contained(self, docs: Sequence[int], terms: Collection[str]) -> list[set[str]]:
         """Which of `terms` each passage (by index position) contains, title included."""
         return self.index.containing(terms, docs)
+
+    def article_terms(self, doc: int, terms: Collection[str]) -> set[str]:
+        """Which of `terms` any passage of the article of passage `doc` contains."""
+        passages = self._passages
+        if not isinstance(passages, AllPassages):
+            return set(terms)  # unknown layout: claim all, so no guard fires
+        span = passages.article_range(doc)
+        if len(span) > _ARTICLE_SCAN_LIMIT:
+            return set(terms)
+        found: set[str] = set()
+        for held in self.index.containing(terms, list(span)):
+            found |= held
+        return found
 
     def _rank(self, terms: Sequence[str], extra: Sequence[str], k: int) -> list[SearchResult]:
         return [

@@ -15,6 +15,7 @@ from bot.core.answering.cues import (
     asks_who,
     expected_kind,
     focus_terms,
+    named_and_asked,
     names_another,
     qualified_heads,
     satisfies,
@@ -60,6 +61,9 @@ class ComposerTuning:
     """Weights of sentence choice and the abstention rule (measured in docs/evaluation.md)."""
 
     passages_considered: int = 5
+    # Abstain when the question names something and nothing else it asks is anywhere in the
+    # article the best sentence comes from: the name is only mentioned there in passing.
+    passing_mention_guard: bool = True
     # Abstention: answer when support_score ≥ min_support. Weights (one per SUPPORT_FEATURES,
     # then the bias) fitted by benchmarks/eval_fit_abstention.py on the dev protocol.
     support_weights: tuple[float, ...] = (4.528, 0.586, 4.098, 3.057, 1.062, -7.323)
@@ -248,12 +252,14 @@ class Composer:
         tuning: ComposerTuning | None = None,
         related: Callable[[str], Iterable[str]] | None = None,
         contained: Callable[[Sequence[int], Collection[str]], list[set[str]]] | None = None,
+        article_terms: Callable[[int, Collection[str]], set[str]] | None = None,
     ) -> None:
         # Coverage asks for the same few terms' weights hundreds of times per answer.
         self._idf = lru_cache(maxsize=8192)(idf)
         self.tuning = tuning or ComposerTuning()
         self._related = related
         self._contained = contained
+        self._article_terms = article_terms
 
     def _present(self, candidates: Sequence[Candidate], terms: Collection[str]) -> list[set[str]]:
         """Which of `terms` each passage (title included) contains."""
@@ -351,6 +357,9 @@ class Composer:
                 named = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(modifiers))
                 reason = f"the passages name one, but not of {named}"
                 return self._abstain(reason, evidence, support)
+        passing = self._only_in_passing(question, terms, best, aliases)
+        if passing:
+            return self._abstain(passing, evidence, support)
         chosen = [best]
         covered_terms = set(best.terms)
         length = len(one_line(self._sentence(best)))
@@ -487,6 +496,25 @@ class Composer:
             title_match=1.0 if terms & set(_sentence_terms(candidates[0].article.title)) else 0.0,
         )
         return support, missing
+
+    def _only_in_passing(
+        self, question: str, terms: set[str], best: _Scored, aliases: dict[str, str]
+    ) -> str | None:
+        """Why to abstain when the question's names are all the article has of it ("Who is
+        the lead singer of Coldplay?" against a Super Bowl article naming Coldplay once)."""
+        doc = best.candidate.doc
+        if not self.tuning.passing_mention_guard or self._article_terms is None or doc is None:
+            return None
+        named, asked = named_and_asked(question, terms)
+        if not named or not asked:
+            return None
+        wanted = asked | {r for r, t in aliases.items() if t in asked}
+        if self._article_terms(doc, wanted):
+            return None
+        shown = term_words(question)
+        names = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(named))
+        missing = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(asked))
+        return f"the articles mention {names} only in passing, with nothing on {missing}"
 
     def strong_enough(self, support: Support) -> bool:
         """The calibrated rule: the support score reaches the operating point."""

@@ -24,6 +24,7 @@ from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import Speller, is_english
 from bot.core.text.analysis import analyze, term_words
+from bot.core.text.chat import plain_question
 from bot.core.text.demonyms import demonym_links
 
 _T = TypeVar("_T")
@@ -334,12 +335,12 @@ class Engine:
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""
         resolved = None
-        text = question
+        text = plain_question(question) or question
         follow_up = False
         if previous is not None:
-            resolved = resolve(question, previous.question, previous.answer)
-            text = resolved or question
-            follow_up = resolved is not None or leans_on_context(question)
+            resolved = resolve(text, previous.question, previous.answer)
+            follow_up = resolved is not None or leans_on_context(text)
+            text = resolved or text
         terms, fixes = self.understood(text)
         if follow_up:
             # "full name", "tell me more": words that point back are no key terms.
@@ -374,8 +375,9 @@ class Engine:
 
     def draft(self, question: str) -> Draft:
         """Compose a stand-alone question's draft, with its support figures (for evaluation)."""
-        terms, fixes = self.understood(question)
-        return self._compose(question, terms, [], fixes)[0]
+        text = plain_question(question) or question
+        terms, fixes = self.understood(text)
+        return self._compose(text, terms, [], fixes)[0]
 
     def _compose(
         self, question: str, terms: list[str], borrowed: list[str], fixes: dict[str, str]

@@ -22,10 +22,11 @@ from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
-from bot.core.retrieval.spelling import Speller, is_english
+from bot.core.retrieval.spelling import Speller
 from bot.core.text.analysis import analyze, term_words
 from bot.core.text.chat import plain_question
 from bot.core.text.demonyms import demonym_links
+from bot.core.text.english import is_english
 
 _T = TypeVar("_T")
 # Longer articles are not scanned for the in-passing guard (a lookup per passage).

@@ -506,10 +506,12 @@ class Composer:
         if not self.tuning.passing_mention_guard or self._article_terms is None or doc is None:
             return None
         named, asked = named_and_asked(question, terms)
-        if not named or not asked:
-            return None
-        wanted = asked | {r for r, t in aliases.items() if t in asked}
-        if self._article_terms(doc, wanted):
+        if not named or not asked or named & set(analyze(best.candidate.article.title)):
+            return None  # nothing named, nothing else asked, or the article is about it
+        # Their related forms count too ("founded" ~ "founder"): the dearer mistake is to
+        # refuse a question the article does answer.
+        related = {r: t for r, t in aliases.items() if t in asked}
+        if self._article_terms(doc, asked | set(related)):
             return None
         shown = term_words(question)
         names = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(named))

@@ -148,7 +148,7 @@ def names_another(
 
 
 # A name in a question: a capitalised run after its first word ("Lockheed Martin", "CNN Türk").
-_QUESTION_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:of\s+|the\s+)?[A-Z0-9][\w’'\-]*)*")
+_QUESTION_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z0-9][\w’'\-]*)*")
 
 
 def named_and_asked(question: str, terms: set[str]) -> tuple[set[str], set[str]]:

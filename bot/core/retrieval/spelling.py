@@ -9,16 +9,13 @@ typo rarely changes both; rapidfuzz does the comparisons in C). The buckets are 
 the index's vocabulary on first use (benchmarks/bench_spelling.py measures both).
 
 A word of ordinary English ("hottest", "born") that the knowledge base happens not to have
-is a paraphrase or a foreign topic, not a typo: it is left alone. What English is comes
-from symspellpy's frequency dictionary (82,765 words from Google Books n-grams, MIT).
+is a paraphrase or a foreign topic, not a typo: it is left alone (bot/core/text/english.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
@@ -47,18 +44,6 @@ def max_edits(term: str) -> int:
 def correctable(term: str) -> bool:
     """Words only: numbers, codes (`s400`) and short stems are left alone."""
     return len(term) >= MIN_LENGTH and term.isalpha() and term.isascii()
-
-
-@cache
-def english_words() -> frozenset[str]:
-    """Lower-case English words (symspellpy's dictionary file; read once, ~40 ms)."""
-    path = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
-    text = path.read_text(encoding="utf-8")
-    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
-
-
-def is_english(word: str) -> bool:
-    return word.casefold() in english_words()
 
 
 class Speller:

@@ -9,7 +9,8 @@ import pytest
 
 from bot.core.articles.loader import load_knowledge
 from bot.core.engine import Engine, EngineConfig
-from bot.core.retrieval.spelling import Speller, is_english
+from bot.core.retrieval.spelling import Speller
+from bot.core.text.english import is_english
 
 KNOWLEDGE = Path(__file__).resolve().parents[3] / "knowledge"
 

@@ -107,7 +107,7 @@ class AdminService:
 
     async def versions(self) -> list[Version]:
         """Recorded knowledge base versions, newest first."""
-        return await asyncio.to_thread(self.service.versions.list)
+        return await asyncio.to_thread(self.service.versions.all)
 
     async def current_version(self) -> str:
         """The id of the version the folder holds now (recorded or not)."""

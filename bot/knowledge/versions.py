@@ -124,7 +124,7 @@ class VersionStore:
 
     # --- the list of versions --------------------------------------------------------
 
-    def list(self) -> list[Version]:
+    def all(self) -> list[Version]:
         """Recorded versions, newest first."""
         try:
             raw = json.loads(self._index.read_text())
@@ -133,18 +133,18 @@ class VersionStore:
         return [Version.model_validate(v) for v in raw]
 
     def latest(self) -> Version | None:
-        versions = self.list()
+        versions = self.all()
         return versions[0] if versions else None
 
     def get(self, version_id: str) -> Version:
-        for version in self.list():
+        for version in self.all():
             if version.id == version_id.strip():
                 return version
         raise NotFoundError(f"No knowledge base version {version_id!r}; see the list of versions.")
 
     def for_index(self, index_version: str) -> Version | None:
         """The newest recorded version that was served as this index version."""
-        return next((v for v in self.list() if v.index_version == index_version), None)
+        return next((v for v in self.all() if v.index_version == index_version), None)
 
     def record(
         self,
@@ -156,7 +156,7 @@ class VersionStore:
         index_version: str,
     ) -> Version | None:
         """Add a version for `files` (captured before); None if it is already the newest."""
-        versions = self.list()
+        versions = self.all()
         version_id = manifest_id(files)
         if versions and versions[0].id == version_id:
             return None

@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING
 
 from bot.core.answering.answers import Answer
 from bot.core.answering.gaps import GapGroup, group_gaps
-from bot.core.articles.loader import ArticleRefused, validate_article_file
+from bot.core.articles.loader import (
+    ArticleRefused,
+    check_article_name,
+    check_size,
+    validate_article_file,
+)
 from bot.errors import ArticleError, NotFoundError
 from bot.knowledge.versions import Version, manifest_id, write_atomically
 
@@ -41,6 +46,14 @@ class AdminService:
         return await asyncio.to_thread(group_gaps, questions)
 
     # --- adding and removing articles -----------------------------------------------
+
+    def check_upload(self, name: str, size: int) -> None:
+        """Refuse, before downloading, a file whose name or announced size the loader would."""
+        try:
+            check_article_name(name)
+            check_size(size, self.service.settings.max_file_bytes)
+        except ArticleRefused as exc:
+            raise ArticleError(f"{_shown(name)} was refused: {exc}. Nothing was changed.") from None
 
     async def add_article(
         self, name: str, data: bytes, *, replace: bool = False, actor: str | None = None

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_ui.admin_views import ADMIN_DYNAMIC_ITEMS
 from bot.discord_ui.errors import reply_error
 from bot.discord_ui.views import DYNAMIC_ITEMS
 from bot.service import QAService
@@ -71,7 +72,7 @@ class KnowledgeBot(commands.Bot):
         if self._service is None:
             self._service = await QAService.start(self.settings)
         # Buttons on earlier messages (even from before a restart) route by their custom_id.
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, *ADMIN_DYNAMIC_ITEMS)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
 

@@ -73,3 +73,6 @@ def db(harness: DiscordHarness, settings: Settings) -> Iterator[sqlite3.Connecti
     connection.row_factory = sqlite3.Row
     yield connection
     connection.close()
+
+
+from tests.discord_ui.attachments import attachment_server  # noqa: E402, F401  (a fixture)

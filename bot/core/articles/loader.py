@@ -123,10 +123,15 @@ def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return trimmed
 
 
-def _read_text(path: Path, max_bytes: int) -> str:
-    size = path.stat().st_size
+def check_size(size: int, max_bytes: int) -> None:
+    """ArticleRefused when a file's size (from stat, or as announced) is over the cap."""
     if size > max_bytes:
         raise ArticleRefused(f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
+    size = path.stat().st_size
+    check_size(size, max_bytes)
     with path.open("rb") as f:  # read at most the cap: the file may grow after stat()
         data = f.read(size + 1)  # read(n) allocates n bytes up front: ask for what stat() said
         if len(data) > size:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -14,12 +15,17 @@ from discord.ext import commands
 from bot.discord_ui.admin_views import ADMIN_DYNAMIC_ITEMS
 from bot.discord_ui.errors import reply_error
 from bot.discord_ui.views import DYNAMIC_ITEMS
+from bot.knowledge.watch import watch_knowledge
 from bot.service import QAService
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.discord_ui.cogs.questions", "bot.discord_ui.cogs.admin")
+EXTENSIONS = (
+    "bot.discord_ui.cogs.questions",
+    "bot.discord_ui.cogs.admin",
+    "bot.discord_ui.notify",
+)
 
 
 def intents() -> discord.Intents:
@@ -61,6 +67,8 @@ class KnowledgeBot(commands.Bot):
         self._service = service
         self._owns_service = service is None
         self._synced = False
+        self._watch_stop = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def service(self) -> QAService:
@@ -75,6 +83,10 @@ class KnowledgeBot(commands.Bot):
         self.add_dynamic_items(*DYNAMIC_ITEMS, *ADMIN_DYNAMIC_ITEMS)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        if self.settings.watch:
+            self._watcher = asyncio.create_task(
+                watch_knowledge(self.service, stop=self._watch_stop), name="knowledge-watch"
+            )
 
     async def on_ready(self) -> None:
         log.info(
@@ -122,6 +134,9 @@ class KnowledgeBot(commands.Bot):
         return True
 
     async def close(self) -> None:
+        self._watch_stop.set()
+        if self._watcher is not None:
+            await asyncio.gather(self._watcher, return_exceptions=True)
         try:
             await super().close()
         finally:

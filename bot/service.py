@@ -25,6 +25,8 @@ from bot.store.database import AskedBy
 
 log = logging.getLogger(__name__)
 
+MAX_REASON_CHARS = 300  # a 👎 reason is a hint for the admins, not an essay
+
 
 class ReloadReport(BaseModel):
     """The outcome of a reload, for the admin who asked and for the reloads table."""
@@ -194,9 +196,14 @@ class QAService:
     def passage(self, passage_id: str) -> tuple[Passage, Article] | None:
         return self._engine.passage(passage_id)
 
-    async def feedback(self, answer_id: int, user_id: str, value: int) -> None:
+    async def feedback(
+        self, answer_id: int, user_id: str, value: int, reason: str | None = None
+    ) -> None:
+        """Record a 👍/👎, with the reason a user gave for a 👎 (shown in the gaps)."""
         await self.answer(answer_id)  # NotFoundError for unknown ids
-        await self.store.add_feedback(answer_id, user_id, value)
+        if reason is not None:
+            reason = " ".join(reason.split())[:MAX_REASON_CHARS] or None
+        await self.store.add_feedback(answer_id, user_id, value, reason)
 
     # --- knowledge -------------------------------------------------------------
 

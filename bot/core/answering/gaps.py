@@ -13,9 +13,10 @@ from pydantic import BaseModel
 
 from bot.core.answering.answers import Evidence
 
-# Two questions are near-duplicates when they share at least this share of their key terms
-# (Jaccard): "capital of France" {capit, franc} and "capital city of France" {capit, citi,
-# franc} share 2 of 3, while two questions sharing one term of three stay apart.
+# Two questions are near-duplicates when they share at least this share of all their key
+# terms (Jaccard), or when every key term of one (two or more) is in the other: "capital of
+# France" {capit, franc} and "capital city of France" {capit, citi, franc}; two questions
+# sharing one term of three stay apart.
 SAME_QUESTION = 2 / 3
 EXAMPLES = 3
 CLOSEST = 3
@@ -55,7 +56,8 @@ def _key(question: GapQuestion) -> frozenset[str]:
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
-    return len(a & b) >= SAME_QUESTION * len(a | b)
+    shared = len(a & b)
+    return shared >= SAME_QUESTION * len(a | b) or shared == min(len(a), len(b)) >= 2
 
 
 def group_gaps(questions: Iterable[GapQuestion]) -> list[GapGroup]:

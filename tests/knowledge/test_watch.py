@@ -1,0 +1,89 @@
+"""Watch mode: a burst of edits under the knowledge folder gives one reload; a refused
+automatic reload is reported once and not retried until the next change."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.watch import watch_knowledge
+from bot.service import QAService, ReloadReport
+from bot.settings import Settings
+
+STEP_MS = 200
+
+
+@pytest.fixture
+async def watched(
+    knowledge_dir: Path, db_path: Path
+) -> AsyncIterator[tuple[QAService, list[ReloadReport]]]:
+    """A service whose folder is watched; the reports of every reload it made."""
+    settings = Settings(knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None)  # type: ignore[call-arg]
+    reports: list[ReloadReport] = []
+
+    async def heard(report: ReloadReport) -> None:
+        reports.append(report)
+
+    async with await QAService.start(settings) as service:
+        service.reload_listeners.append(heard)
+        stop = asyncio.Event()
+        task = asyncio.create_task(watch_knowledge(service, stop=stop, step_ms=STEP_MS))
+        await asyncio.sleep(0.5)  # the watcher is armed once awatch has started
+        yield service, reports
+        stop.set()
+        await task
+
+
+async def wait_for(reports: list[ReloadReport], n: int) -> None:
+    async with asyncio.timeout(30):
+        while len(reports) < n:
+            await asyncio.sleep(0.05)
+
+
+async def quiet(reports: list[ReloadReport]) -> int:
+    """How many reports there are once the watcher has had ten quiet periods to add one."""
+    await asyncio.sleep(10 * STEP_MS / 1000)
+    return len(reports)
+
+
+async def test_a_burst_of_edits_gives_one_reload(
+    watched: tuple[QAService, list[ReloadReport]], knowledge_dir: Path
+) -> None:
+    """Five files written and one rewritten in a burst: one reload, reporting all of them."""
+    service, reports = watched
+    for n in range(5):
+        (knowledge_dir / f"note{n}.md").write_text(f"Note {n}\n\nThe number is {n}.\n")
+    (knowledge_dir / "note0.md").write_text("Note 0\n\nThe number is zero.\n")
+    await wait_for(reports, 1)
+    assert await quiet(reports) == 1
+    (report,) = reports
+    assert report.ok and report.action == "watch" and len(report.diff.articles_added) == 5
+    assert "zero" in (await service.ask("What is the number of note 0?")).answer
+
+
+async def test_a_refused_automatic_reload_is_reported_once(
+    watched: tuple[QAService, list[ReloadReport]], knowledge_dir: Path
+) -> None:
+    """Emptying the folder: the reload is refused once (old index serving), not retried."""
+    service, reports = watched
+    version = service.engine.version
+    for path in knowledge_dir.iterdir():
+        path.unlink()
+    await wait_for(reports, 1)
+    assert await quiet(reports) == 1
+    assert not reports[0].ok and service.engine.version == version
+
+
+async def test_our_own_temporary_files_and_unchanged_content_do_not_reload(
+    watched: tuple[QAService, list[ReloadReport]], knowledge_dir: Path
+) -> None:
+    """Hidden files (editors' and our atomic writes') are ignored, and so is rewriting a file
+    with the bytes it already had: the folder still holds the served version."""
+    _, reports = watched
+    (knowledge_dir / ".draft.md.swp").write_text("scratch")
+    article = next(knowledge_dir.glob("*.txt"))
+    article.write_bytes(article.read_bytes())
+    assert await quiet(reports) == 0

@@ -33,6 +33,17 @@ def _check_admin(interaction: discord.Interaction) -> None:
         raise NotAdmin("admins only")
 
 
+def buttons(*items: discord.ui.Item[Any]) -> discord.ui.View:
+    """A row of persistent buttons to send. The view is finished before it is sent: its
+    buttons route by custom_id (DynamicItem), so no view needs storing nor timing out (an
+    ephemeral message's stored view would otherwise wait 15 minutes for its timeout)."""
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    view.stop()
+    return view
+
+
 def article_key(article_id: str) -> str:
     """A short stand-in for an article id in a custom_id (ids may be longer than fits)."""
     return hashlib.sha256(article_id.encode("utf-8")).hexdigest()[:16]
@@ -45,11 +56,11 @@ async def gaps_page(service: QAService, window: str, page: int) -> tuple[discord
     pages = page_count(len(groups))
     page = min(max(page, 0), pages - 1)
     label = "all time" if window == "all" else f"last {window}"
-    view = discord.ui.View(timeout=None)
+    items = []
     if pages > 1:
-        view.add_item(GapsPageButton(window, page - 1, "◀ Previous", disabled=page == 0))
-        view.add_item(GapsPageButton(window, page + 1, "Next ▶", disabled=page >= pages - 1))
-    return gaps_embed(groups, page, label), view
+        items.append(GapsPageButton(window, page - 1, "◀ Previous", disabled=page == 0))
+        items.append(GapsPageButton(window, page + 1, "Next ▶", disabled=page >= pages - 1))
+    return gaps_embed(groups, page, label), buttons(*items)
 
 
 class GapsPageButton(

@@ -16,19 +16,25 @@ from bot.settings import Settings
 STEP_MS = 200
 
 
+class Reports(list[ReloadReport]):
+    """The reports of every reload the watched service made, and a signal for each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = asyncio.Event()
+
+    async def heard(self, report: ReloadReport) -> None:
+        self.append(report)
+        self.arrived.set()
+
+
 @pytest.fixture
-async def watched(
-    knowledge_dir: Path, db_path: Path
-) -> AsyncIterator[tuple[QAService, list[ReloadReport]]]:
+async def watched(knowledge_dir: Path, db_path: Path) -> AsyncIterator[tuple[QAService, Reports]]:
     """A service whose folder is watched; the reports of every reload it made."""
     settings = Settings(knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None)  # type: ignore[call-arg]
-    reports: list[ReloadReport] = []
-
-    async def heard(report: ReloadReport) -> None:
-        reports.append(report)
-
+    reports = Reports()
     async with await QAService.start(settings) as service:
-        service.reload_listeners.append(heard)
+        service.reload_listeners.append(reports.heard)
         stop = asyncio.Event()
         task = asyncio.create_task(watch_knowledge(service, stop=stop, step_ms=STEP_MS))
         await asyncio.sleep(0.5)  # the watcher is armed once awatch has started
@@ -37,10 +43,12 @@ async def watched(
         await task
 
 
-async def wait_for(reports: list[ReloadReport], n: int) -> None:
+async def wait_for(reports: Reports, n: int) -> None:
+    """Until the watcher has made `n` reloads (a report is appended after each)."""
     async with asyncio.timeout(30):
         while len(reports) < n:
-            await asyncio.sleep(0.05)
+            await reports.arrived.wait()
+            reports.arrived.clear()
 
 
 async def quiet(reports: list[ReloadReport]) -> int:
@@ -50,7 +58,7 @@ async def quiet(reports: list[ReloadReport]) -> int:
 
 
 async def test_a_burst_of_edits_gives_one_reload(
-    watched: tuple[QAService, list[ReloadReport]], knowledge_dir: Path
+    watched: tuple[QAService, Reports], knowledge_dir: Path
 ) -> None:
     """Five files written and one rewritten in a burst: one reload, reporting all of them."""
     service, reports = watched
@@ -65,7 +73,7 @@ async def test_a_burst_of_edits_gives_one_reload(
 
 
 async def test_a_refused_automatic_reload_is_reported_once(
-    watched: tuple[QAService, list[ReloadReport]], knowledge_dir: Path
+    watched: tuple[QAService, Reports], knowledge_dir: Path
 ) -> None:
     """Emptying the folder: the reload is refused once (old index serving), not retried."""
     service, reports = watched
@@ -78,7 +86,7 @@ async def test_a_refused_automatic_reload_is_reported_once(
 
 
 async def test_our_own_temporary_files_and_unchanged_content_do_not_reload(
-    watched: tuple[QAService, list[ReloadReport]], knowledge_dir: Path
+    watched: tuple[QAService, Reports], knowledge_dir: Path
 ) -> None:
     """Hidden files (editors' and our atomic writes') are ignored, and so is rewriting a file
     with the bytes it already had: the folder still holds the served version."""

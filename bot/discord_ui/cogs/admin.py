@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import parse_since
-from bot.discord_ui.admin_views import RemoveButton, article_key, gaps_page
+from bot.discord_ui.admin_views import RemoveButton, article_key, buttons, gaps_page
 from bot.discord_ui.attachments import download
 from bot.discord_ui.permissions import admin_only
 from bot.discord_ui.render import reload_embed, safe, status_embed, trim
@@ -96,9 +96,7 @@ class Admin(commands.Cog):
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         """Remove an article from the knowledge base, after a confirmation (admins only)."""
         title, article_id = self.bot.service.admin.article(article)
-        view = discord.ui.View(timeout=None)
-        view.add_item(RemoveButton(article_key(article_id)))
-        view.add_item(RemoveButton("no"))
+        view = buttons(RemoveButton(article_key(article_id)), RemoveButton("no"))
         await interaction.response.send_message(
             content=trim(f"Remove **{safe(title)}** (`{article_id}`) and reload?", 2_000),
             view=view,

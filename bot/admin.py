@@ -18,7 +18,7 @@ from bot.core.articles.loader import (
     validate_article_file,
 )
 from bot.errors import ArticleError, NotFoundError
-from bot.knowledge.versions import Version, manifest_id, write_atomically
+from bot.knowledge.versions import Version, manifest_id, write_article_file
 
 if TYPE_CHECKING:
     from bot.service import QAService, ReloadReport
@@ -74,7 +74,7 @@ class AdminService:
                     f"{name} already exists; send it again with replace:True to overwrite it. "
                     "Nothing was changed."
                 )
-            await asyncio.to_thread(write_atomically, path, data)
+            await asyncio.to_thread(write_article_file, path, data)
             report = await self.service.reload(actor, "add")
             if not report.ok:  # leave the folder as the index that still serves it
                 await asyncio.to_thread(_put_back, path, previous)
@@ -166,7 +166,7 @@ def _put_back(path: Path, data: bytes | None) -> None:
     if data is None:
         path.unlink(missing_ok=True)
     else:
-        write_atomically(path, data)
+        write_article_file(path, data)
 
 
 def _shown(name: str) -> str:

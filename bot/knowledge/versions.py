@@ -17,11 +17,14 @@ import os
 import re
 import stat
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import BaseModel
 
+from bot.core.storage.atomic import write_atomically
 from bot.errors import NotFoundError
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -44,6 +47,15 @@ class Version(BaseModel):
         return f"{self.id} · {when} · {self.action} · {self.summary or 'no summary'}"
 
 
+def partial(data: bytes) -> Callable[[BinaryIO], None]:
+    """What core.storage's writer calls to fill its new file."""
+
+    def write(file: BinaryIO) -> None:
+        file.write(data)
+
+    return write
+
+
 def manifest_id(files: Manifest) -> str:
     digest = hashlib.sha256()
     for path in sorted(files):
@@ -51,9 +63,13 @@ def manifest_id(files: Manifest) -> str:
     return digest.hexdigest()[:12]
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a hidden temporary file beside it (the loader skips
-    hidden files), synced, then renamed over it: readers see the old or the new file."""
+def write_article_file(path: Path, data: bytes) -> None:
+    """Write a file into the knowledge folder atomically, through a hidden temporary file.
+
+    Not core.storage's writer: its `.partial` names are visible to the loader (a reload
+    running meanwhile would report them as refused files) and to watch mode; hidden names
+    are skipped by both. Synced before the rename: a restored version survives a crash.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -106,6 +122,7 @@ class VersionStore:
             known = {}
         files: Manifest = {}
         seen: dict[str, list[int | str]] = {}
+        self._objects.mkdir(parents=True, exist_ok=True)
         for rel, path, info in self._files():
             cached = known.get(rel)
             sig: list[int | str] = [info.st_size, info.st_mtime_ns]
@@ -116,10 +133,10 @@ class VersionStore:
                 digest = hashlib.sha256(data).hexdigest()
                 target = self._objects / digest
                 if not target.exists():
-                    write_atomically(target, data)
+                    write_atomically(target, partial(data))
             files[rel] = digest
             seen[rel] = [*sig, digest]
-        write_atomically(self._stat_cache, json.dumps(seen).encode())
+        write_atomically(self._stat_cache, partial(json.dumps(seen).encode()))
         return files
 
     # --- the list of versions --------------------------------------------------------
@@ -171,9 +188,8 @@ class VersionStore:
         )
         # A folder back at an earlier version's content moves that version to the front.
         kept = [version, *(v for v in versions if v.id != version_id)][: self.keep]
-        write_atomically(
-            self._index, json.dumps([v.model_dump(mode="json") for v in kept]).encode()
-        )
+        listing = json.dumps([v.model_dump(mode="json") for v in kept]).encode()
+        write_atomically(self._index, partial(listing))
         self._collect(kept)
         return version
 
@@ -183,7 +199,7 @@ class VersionStore:
         if not self._objects.is_dir():
             return
         for entry in self._objects.iterdir():
-            if entry.name not in wanted and not entry.name.startswith("."):
+            if entry.name not in wanted and _DIGEST.fullmatch(entry.name):
                 entry.unlink(missing_ok=True)
 
     # --- restoring -------------------------------------------------------------------
@@ -219,7 +235,7 @@ class VersionStore:
             path = self.folder / rel
             if rel in current and path.read_bytes() == data:
                 continue
-            write_atomically(path, data)
+            write_article_file(path, data)
             changed.append(rel)
         for rel, path in current.items():
             if rel not in wanted:

@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.discord_ui.admin_views import ADMIN_DYNAMIC_ITEMS
 from bot.discord_ui.errors import reply_error
-from bot.discord_ui.views import DYNAMIC_ITEMS
+from bot.discord_ui.views import DYNAMIC_ITEMS, on_reason_submitted
 from bot.knowledge.watch import watch_knowledge
 from bot.service import QAService
 from bot.settings import Settings
@@ -81,6 +81,7 @@ class KnowledgeBot(commands.Bot):
             self._service = await QAService.start(self.settings)
         # Buttons on earlier messages (even from before a restart) route by their custom_id.
         self.add_dynamic_items(*DYNAMIC_ITEMS, *ADMIN_DYNAMIC_ITEMS)
+        self.add_listener(on_reason_submitted, "on_interaction")
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.settings.watch:

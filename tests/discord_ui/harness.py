@@ -499,6 +499,32 @@ class DiscordHarness:
         )
         return await self.dispatch("INTERACTION_CREATE", payload)
 
+    async def submit_modal(
+        self,
+        custom_id: str,
+        values: dict[str, str],
+        *,
+        user_id: int = 1_200_000_000_000_000_001,
+        channel_id: int | None = None,
+    ) -> Exchange:
+        """Submit a form the bot opened, with these text input values."""
+        data = {
+            "custom_id": custom_id,
+            "components": [
+                {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
+                for key, value in values.items()
+            ],
+        }
+        payload = self._interaction(
+            5,
+            data,
+            user_id=user_id,
+            permissions=MEMBER_PERMISSIONS,
+            roles=[],
+            channel_id=channel_id,
+        )
+        return await self.dispatch("INTERACTION_CREATE", payload)
+
     def _message_with(self, custom_id: str) -> dict[str, Any]:
         for message in reversed(self._messages.values()):
             for row in message.get("components", []):

@@ -24,10 +24,20 @@ log = logging.getLogger(__name__)
 DIGEST_EVERY = timedelta(days=1)
 
 
+DONE = {
+    "reload": "Knowledge base reloaded",
+    "add": "Article added",
+    "remove": "Article removed",
+    "rollback": "Knowledge base rolled back",
+    "watch": "Knowledge base reloaded after file changes",
+}
+
+
 def reload_heading(report: ReloadReport) -> str:
-    who = actor_label(report.actor) if report.action != "watch" else "watch mode"
+    """What happened and who did it, as plain text (a user id, never a mention)."""
+    who = "watch mode" if report.action == "watch" else actor_label(report.actor)
     if report.ok:
-        return f"Knowledge base {report.action} by {who}"
+        return f"{DONE.get(report.action, 'Knowledge base reloaded')} by {who}"
     return f"Reload ({report.action}) by {who} was refused"
 
 

@@ -236,7 +236,7 @@ async def test_admin_channel_gets_reloads_refusals_and_the_digest_without_mentio
     posted = [c for c in harness.calls if c.path == f"/channels/{admin_channel}/messages"]
     assert len(posted) == 3
     added, refused, digest = (c.text for c in posted)
-    assert "add by user 1200000000000000001" in added and "fundy.md" in added
+    assert "Article added by user 1200000000000000001" in added and "fundy.md" in added
     assert "was refused" in refused
     assert "Daily digest" in digest and "capital of France" in digest
     for call in posted:

@@ -141,13 +141,24 @@ class AdminService:
                 await asyncio.to_thread(versions.restore, before)
             return report
 
-    async def reload_if_changed(self, actor: str = "watch") -> ReloadReport | None:
-        """Reload unless the folder still holds the newest recorded version (None then)."""
+    async def serving_version(self) -> str | None:
+        """The id of the recorded version the live index was built from, if recorded."""
         versions = self.service.versions
-        latest = await asyncio.to_thread(versions.latest)
-        if latest is not None and latest.id == await self.current_version():
-            return None
-        return await self.service.reload(actor, "watch")
+        found = await asyncio.to_thread(versions.for_index, self.service.engine.version)
+        return found.id if found else None
+
+    async def reload_if_changed(self, actor: str = "watch") -> ReloadReport | None:
+        """Reload unless the folder still holds the newest recorded version (None then).
+
+        Waits for an admin change in progress: the files `/kb add` just wrote are reloaded
+        (and recorded) by it, and then seen here as unchanged.
+        """
+        async with self._changing:
+            versions = self.service.versions
+            latest = await asyncio.to_thread(versions.latest)
+            if latest is not None and latest.id == await self.current_version():
+                return None
+            return await self.service.reload(actor, "watch")
 
     async def cited_text(self, answer: Answer, n: int) -> str | None:
         """The source text that citation `n` quoted, as it was in the version that answered

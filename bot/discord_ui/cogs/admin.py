@@ -120,7 +120,7 @@ class Admin(commands.Cog):
         """List the recorded versions of the knowledge base (admins only)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         admin = self.bot.service.admin
-        embed = versions_embed(await admin.versions(), await admin.current_version())
+        embed = versions_embed(await admin.versions(), await admin.serving_version())
         await interaction.followup.send(embed=embed, ephemeral=True)
 
     @kb.command(name="rollback")

@@ -222,23 +222,23 @@ class VersionStore:
     def restore(self, files: Manifest) -> list[str]:
         """Make the folder's files exactly `files` (byte for byte); return the paths changed.
 
-        Every object is read before anything is written, so a missing object changes nothing.
+        Everything is checked before anything is written (paths inside the folder, every
+        object present), so a damaged version changes nothing; only the files that differ
+        are read from the store and written.
         """
-        wanted = {rel: self.read(digest) for rel, digest in files.items()}
         inside = self.folder.resolve()
-        for rel in wanted:
+        for rel, digest in files.items():
             if not (self.folder / rel).resolve().is_relative_to(inside) or rel.startswith("."):
                 raise NotFoundError(f"a knowledge base version names a path outside: {rel!r}")
-        current = {rel: path for rel, path, _ in self._files()}
+            if not _DIGEST.fullmatch(digest) or not (self._objects / digest).is_file():
+                raise NotFoundError("a file of that knowledge base version is missing")
+        current = self.capture()  # stat data only for files unchanged since the last capture
         changed = []
-        for rel, data in wanted.items():
-            path = self.folder / rel
-            if rel in current and path.read_bytes() == data:
-                continue
-            write_article_file(path, data)
-            changed.append(rel)
-        for rel, path in current.items():
-            if rel not in wanted:
-                path.unlink(missing_ok=True)
+        for rel, digest in files.items():
+            if current.get(rel) != digest:
+                write_article_file(self.folder / rel, self.read(digest))
                 changed.append(rel)
+        for rel in current.keys() - files.keys():
+            (self.folder / rel).unlink(missing_ok=True)
+            changed.append(rel)
         return sorted(changed)

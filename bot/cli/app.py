@@ -16,9 +16,11 @@ from pydantic import ValidationError
 
 from bot.admin import parse_since
 from bot.cli import render
-from bot.cli.evaluate import evaluate, read_rows, report_json, report_text
+from bot.cli.evaluate import report_json, report_text
 from bot.core.articles.diff import Snapshot, diff
 from bot.errors import BotError, ConfigError, KnowledgeError
+from bot.evaluation.dataset import read_rows
+from bot.evaluation.protocol import evaluate
 from bot.knowledge.factory import build_engine, load_knowledge_base
 from bot.service import QAService
 from bot.settings import Settings

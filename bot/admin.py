@@ -5,6 +5,7 @@ after it is refused, so the folder always matches the index that serves."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -190,6 +191,9 @@ def parse_since(text: str) -> timedelta:
     """`7d`, `12h`, `30m` or `2w` as a time span; ValueError otherwise."""
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     text = text.strip().lower()
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise ValueError(f"{text!r} is not a time span like 7d, 12h, 30m or 2w")
+    if not _SPAN.fullmatch(text):
+        raise ValueError(f"{text[:20]!r} is not a time span like 7d, 12h, 30m or 2w")
     return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+_SPAN = re.compile(r"[0-9]{1,5}[mhdw]")  # the same shape the gaps page buttons carry

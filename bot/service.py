@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from bot.admin import AdminService
 from bot.core.answering.answers import Answer, Turn
 from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff_loaded
 from bot.core.articles.models import Article, KnowledgeBase, Passage
@@ -118,9 +119,7 @@ class QAService:
             max_file_bytes=settings.max_file_bytes,
         )
         self.reload_listeners: list[ReloadListener] = []
-        from bot.admin import AdminService  # the admin loop builds on this service
-
-        self.admin = AdminService(self)
+        self.admin = AdminService(self)  # the admin loop, built on this service
 
     @classmethod
     async def start(cls, settings: Settings) -> QAService:

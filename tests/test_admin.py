@@ -6,10 +6,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.admin import parse_since
 from bot.core.answering.answers import Answer
 from bot.errors import ArticleError, NotFoundError
 from bot.service import QAService
@@ -142,3 +144,13 @@ async def test_gaps_show_abstentions_and_thumbs_down_with_reasons(service: QASer
     assert [g.count for g in groups] == [2, 1]
     assert groups[1].reasons == ["wrong minister"] and groups[1].downvotes == 1
     assert all("prime" not in q for g in groups for q in g.examples)
+
+
+def test_time_spans_are_minutes_hours_days_or_weeks() -> None:
+    """`--since` and `since:` take a count and a unit; anything else is refused."""
+    assert parse_since("30m") == timedelta(minutes=30)
+    assert parse_since(" 12H ") == timedelta(hours=12)
+    assert parse_since("7d") == timedelta(days=7) and parse_since("2w") == timedelta(weeks=2)
+    for bad in ["7", "d", "7 d", "-1d", "123456d", "1y"]:
+        with pytest.raises(ValueError, match="time span"):
+            parse_since(bad)

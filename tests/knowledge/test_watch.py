@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.discord_ui.client import create_bot
 from bot.knowledge.watch import watch_knowledge
 from bot.service import QAService, ReloadReport
 from bot.settings import Settings
@@ -95,3 +96,22 @@ async def test_our_own_temporary_files_and_unchanged_content_do_not_reload(
     article = next(knowledge_dir.glob("*.txt"))
     article.write_bytes(article.read_bytes())
     assert await quiet(reports) == 0
+
+
+async def test_the_bot_watches_when_the_setting_is_on(knowledge_dir: Path, db_path: Path) -> None:
+    """With `watch` on (what `run --watch` sets), the bot started in setup_hook reloads on a
+    change by itself, and closing the bot stops the watcher."""
+    settings = Settings(  # type: ignore[call-arg]
+        knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None, watch=True
+    )
+    bot = create_bot(settings)
+    await bot._async_setup_hook()  # what login does first, without the network
+    await bot.setup_hook()
+    reports = Reports()
+    bot.service.reload_listeners.append(reports.heard)
+    await asyncio.sleep(0.5)  # the watcher is armed once awatch has started
+    (knowledge_dir / "new.md").write_text("New\n\nA new article about tides.\n")
+    await wait_for(reports, 1)
+    assert reports[0].action == "watch" and reports[0].diff.articles_added == ["new.md"]
+    await bot.close()
+    assert bot._watcher is not None and bot._watcher.done()

@@ -5,6 +5,7 @@ after it is refused, so the folder always matches the index that serves."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,9 +21,12 @@ from bot.core.articles.loader import (
 )
 from bot.errors import ArticleError, NotFoundError
 from bot.knowledge.versions import Version, manifest_id, write_article_file
+from bot.knowledge.watch import watch_knowledge
 
 if TYPE_CHECKING:
     from bot.service import QAService, ReloadReport
+
+log = logging.getLogger(__name__)
 
 GAP_QUESTIONS = 5_000  # the newest questions looked at for gaps: enough to rank, bounded
 
@@ -160,6 +164,17 @@ class AdminService:
             if latest is not None and latest.id == await self.current_version():
                 return None
             return await self.service.reload(actor, "watch")
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Watch mode: reload on each burst of changes in the folder until `stop` is set."""
+        await watch_knowledge(self.folder, self._reload_on_change, stop=stop)
+
+    async def _reload_on_change(self) -> None:
+        report = await self.reload_if_changed("watch")
+        if report is None:
+            log.info("the folder holds the version already served: no reload")
+        elif not report.ok:  # reported to the listeners; not retried until the next change
+            log.warning("automatic reload refused: %s", report.message)
 
     async def cited_text(self, answer: Answer, n: int) -> str | None:
         """The source text that citation `n` quoted, as it was in the version that answered

@@ -12,19 +12,31 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from bot.admin import AdminService
+from bot.admin import AdminService, parse_since
 from bot.core.answering.answers import Answer, Turn
+from bot.core.answering.gaps import GapGroup
 from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff_loaded
 from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.engine import Engine, SearchResult
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
 from bot.knowledge.factory import build_engine, load_knowledge_base
-from bot.knowledge.versions import VersionStore, manifest_id
+from bot.knowledge.versions import Version, VersionStore, manifest_id
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.database import AskedBy
 
 log = logging.getLogger(__name__)
+
+# The admin loop's boundary, for the front ends (which import only this module for behaviour).
+__all__ = [
+    "AdminService",
+    "GapGroup",
+    "KbStatus",
+    "QAService",
+    "ReloadReport",
+    "Version",
+    "parse_since",
+]
 
 MAX_REASON_CHARS = 300  # a 👎 reason is a hint for the admins, not an essay
 

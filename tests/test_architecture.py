@@ -22,7 +22,16 @@ ALLOWED: dict[str, set[str]] = {
     "bot.core.engine": {"bot.core"},
     "bot.knowledge": {"bot.knowledge", "bot.core", "bot.settings", "bot.errors"},
     "bot.store": {"bot.store", "bot.core", "bot.errors"},
-    "bot.service": {"bot.core", "bot.knowledge", "bot.store", "bot.settings", "bot.errors"},
+    "bot.service": {
+        "bot.core",
+        "bot.knowledge",
+        "bot.store",
+        "bot.settings",
+        "bot.errors",
+        "bot.admin",
+    },
+    # The service's admin half (reached as QAService.admin); it names QAService for typing.
+    "bot.admin": {"bot.core", "bot.knowledge", "bot.settings", "bot.errors", "bot.service"},
     "bot.evaluation": {"bot.evaluation", "bot.core", "bot.service", "bot.errors"},
     "bot.cli": {
         "bot.cli",

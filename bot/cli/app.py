@@ -14,7 +14,6 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from bot.admin import parse_since
 from bot.cli import render
 from bot.cli.evaluate import report_json, report_text
 from bot.core.articles.diff import Snapshot, diff
@@ -22,7 +21,7 @@ from bot.errors import BotError, ConfigError, KnowledgeError
 from bot.evaluation.dataset import read_rows
 from bot.evaluation.protocol import evaluate
 from bot.knowledge.factory import build_engine, load_knowledge_base
-from bot.service import QAService
+from bot.service import QAService, parse_since
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.database import AskedBy

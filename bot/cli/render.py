@@ -7,9 +7,8 @@ import textwrap
 from typing import Any
 
 from bot.core.answering.answers import Answer
-from bot.core.answering.gaps import GapGroup
 from bot.core.engine import SearchResult
-from bot.knowledge.versions import Version
+from bot.service import GapGroup, Version
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.admin import parse_since
 from bot.discord_ui.errors import NotAdmin, reply_error
 from bot.discord_ui.permissions import is_admin
 from bot.discord_ui.render import reload_embed
 from bot.discord_ui.render_admin import gaps_embed, page_count
 from bot.errors import NotFoundError
+from bot.service import parse_since
 
 if TYPE_CHECKING:
     from bot.service import QAService

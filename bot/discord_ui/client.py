@@ -15,7 +15,6 @@ from discord.ext import commands
 from bot.discord_ui.admin_views import ADMIN_DYNAMIC_ITEMS
 from bot.discord_ui.errors import reply_error
 from bot.discord_ui.views import DYNAMIC_ITEMS, on_reason_submitted
-from bot.knowledge.watch import watch_knowledge
 from bot.service import QAService
 from bot.settings import Settings
 
@@ -86,7 +85,7 @@ class KnowledgeBot(commands.Bot):
             await self.load_extension(extension)
         if self.settings.watch:
             self._watcher = asyncio.create_task(
-                watch_knowledge(self.service, stop=self._watch_stop), name="knowledge-watch"
+                self.service.admin.watch(self._watch_stop), name="knowledge-watch"
             )
 
     async def on_ready(self) -> None:

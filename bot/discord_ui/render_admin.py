@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import discord
 
-from bot.core.answering.gaps import GapGroup
 from bot.discord_ui.render import (
     ABSTAIN_COLOUR,
     INFO_COLOUR,
@@ -16,7 +15,7 @@ from bot.discord_ui.render import (
     safe,
     trim,
 )
-from bot.knowledge.versions import Version
+from bot.service import GapGroup, Version
 
 GAPS_PER_PAGE = 5  # five groups of ~1,000 characters stay under the 6,000 of one embed
 GAP_FIELD_LIMIT = 1_000

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from watchfiles import Change, awatch
-
-if TYPE_CHECKING:
-    from bot.service import QAService
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +36,14 @@ class VisibleFiles:
 
 
 async def watch_knowledge(
-    service: QAService,
+    folder: Path,
+    on_change: Callable[[], Awaitable[object]],
     *,
     stop: asyncio.Event | None = None,
     debounce_ms: int = DEBOUNCE_MS,
     step_ms: int = STEP_MS,
 ) -> None:
-    """Reload on every burst of changes until `stop` is set (or the task is cancelled)."""
-    folder = service.settings.knowledge_dir
+    """Call `on_change` (the reload) once per burst of changes until `stop` is set."""
     log.info("watching %s for changes", folder)
     async for changes in awatch(
         folder,
@@ -56,13 +53,8 @@ async def watch_knowledge(
         stop_event=stop,
         recursive=True,
     ):
-        log.info("%d change(s) under %s: reloading", len(changes), folder)
+        log.info("%d change(s) under %s", len(changes), folder)
         try:
-            report = await service.admin.reload_if_changed("watch")
+            await on_change()
         except Exception:  # the watcher outlives one failed attempt; the next change retries
             log.exception("automatic reload failed")
-            continue
-        if report is None:
-            log.info("the folder holds the version already served: no reload")
-        elif not report.ok:
-            log.warning("automatic reload refused: %s", report.message)

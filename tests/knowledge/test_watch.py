@@ -10,11 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.discord_ui.client import create_bot
-from bot.knowledge.watch import watch_knowledge
+from bot.knowledge.watch import STEP_MS
 from bot.service import QAService, ReloadReport
 from bot.settings import Settings
-
-STEP_MS = 200
 
 
 class Reports(list[ReloadReport]):
@@ -37,7 +35,7 @@ async def watched(knowledge_dir: Path, db_path: Path) -> AsyncIterator[tuple[QAS
     async with await QAService.start(settings) as service:
         service.reload_listeners.append(reports.heard)
         stop = asyncio.Event()
-        task = asyncio.create_task(watch_knowledge(service, stop=stop, step_ms=STEP_MS))
+        task = asyncio.create_task(service.admin.watch(stop))
         await asyncio.sleep(0.5)  # the watcher is armed once awatch has started
         yield service, reports
         stop.set()

@@ -7,21 +7,38 @@ import logging
 import re
 import time
 import unicodedata
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from bot.admin import AdminService, parse_since
 from bot.core.answering.answers import Answer, Turn
+from bot.core.answering.gaps import GapGroup
 from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff_loaded
 from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.engine import Engine, SearchResult
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
 from bot.knowledge.factory import build_engine, load_knowledge_base
+from bot.knowledge.versions import Version, VersionStore, manifest_id
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.database import AskedBy
 
 log = logging.getLogger(__name__)
+
+# The admin loop's boundary, for the front ends (which import only this module for behaviour).
+__all__ = [
+    "AdminService",
+    "GapGroup",
+    "KbStatus",
+    "QAService",
+    "ReloadReport",
+    "Version",
+    "parse_since",
+]
+
+MAX_REASON_CHARS = 300  # a 👎 reason is a hint for the admins, not an essay
 
 
 class ReloadReport(BaseModel):
@@ -35,6 +52,13 @@ class ReloadReport(BaseModel):
     diff: KnowledgeDiff = KnowledgeDiff()
     problems: list[str] = []
     duration_ms: float = 0.0
+    actor: str | None = None
+    action: str = "reload"  # or add, remove, rollback, watch
+    version: str | None = None  # the knowledge base version recorded (None: unchanged)
+
+
+# Told of every reload, done or refused (admin notifications); must not raise.
+ReloadListener = Callable[[ReloadReport], Awaitable[None]]
 
 
 class KbStatus(BaseModel):
@@ -100,6 +124,14 @@ class QAService:
         self._engine = engine
         self._loaded_at = datetime.now(UTC)
         self._reload_lock = asyncio.Lock()
+        self.versions = VersionStore(
+            settings.versions_dir,
+            settings.knowledge_dir,
+            keep=settings.versions_keep,
+            max_file_bytes=settings.max_file_bytes,
+        )
+        self.reload_listeners: list[ReloadListener] = []
+        self.admin = AdminService(self)  # the admin loop, built on this service
 
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
@@ -121,7 +153,9 @@ class QAService:
         except BaseException:
             await store.close()
             raise
-        return cls(settings, store, engine)
+        service = cls(settings, store, engine)
+        await service._record_version("start", None, "loaded at start-up")
+        return service
 
     async def close(self) -> None:
         await self.store.close()
@@ -173,63 +207,103 @@ class QAService:
     def passage(self, passage_id: str) -> tuple[Passage, Article] | None:
         return self._engine.passage(passage_id)
 
-    async def feedback(self, answer_id: int, user_id: str, value: int) -> None:
+    async def feedback(
+        self, answer_id: int, user_id: str, value: int, reason: str | None = None
+    ) -> None:
+        """Record a 👍/👎, with the reason a user gave for a 👎 (shown in the gaps)."""
         await self.answer(answer_id)  # NotFoundError for unknown ids
-        await self.store.add_feedback(answer_id, user_id, value)
+        if reason is not None:
+            reason = " ".join(reason.split())[:MAX_REASON_CHARS] or None
+        await self.store.add_feedback(answer_id, user_id, value, reason)
 
     # --- knowledge -------------------------------------------------------------
 
-    async def reload(self, actor: str | None = None) -> ReloadReport:
-        """Rebuild from the knowledge folder off the loop; swap only if the new one is usable."""
-        async with self._reload_lock:  # concurrent reloads run one after another
-            started = time.perf_counter()
-            old = self._engine
-            try:
-                kb = await asyncio.to_thread(load_knowledge_base, self.settings)
-                engine = await asyncio.to_thread(build_engine, kb, self.settings)
-            except Exception as exc:  # a bug, too, must leave the old index serving, recorded
-                reason = str(exc)
-                if not isinstance(exc, KnowledgeError):
-                    log.exception("reload failed")
-                    reason = "an unexpected error while building (details in the log)"
-                report = ReloadReport(
-                    ok=False,
-                    message=f"Reload refused: {reason}. Still serving index {old.version}.",
-                    index_version=old.version,
-                    articles=len(old.kb.articles),
-                    passages=old.passage_count,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                )
-                await self._record(report, actor)
-                return report
-            # Off the loop: the diff reads the changed articles' passages.
-            old_snapshot, change = await asyncio.to_thread(_compare, old.kb, kb)
-            await self.store.sync_knowledge(kb, old_snapshot)
-            self._engine = engine  # the swap: one reference assignment
-            self._loaded_at = datetime.now(UTC)
-            report = ReloadReport(
-                ok=True,
-                message=f"Reloaded: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
-                f"{change.summary()}.",
-                index_version=engine.version,
-                articles=len(kb.articles),
-                passages=len(kb.passages),
-                diff=change,
-                problems=[str(p) for p in kb.problems],
-                duration_ms=(time.perf_counter() - started) * 1000,
-            )
-            await self._record(report, actor)
-            # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
-            # in one call): done on a worker thread, unless a question still holds it.
-            retiring = [old]
-            del old
-            await asyncio.to_thread(retiring.clear)
-            return report
+    async def reload(self, actor: str | None = None, action: str = "reload") -> ReloadReport:
+        """Rebuild from the knowledge folder off the loop; swap only if the new one is usable.
 
-    async def _record(self, report: ReloadReport, actor: str | None) -> None:
+        A successful reload records the folder as a version; listeners hear of every outcome.
+        """
+        async with self._reload_lock:  # concurrent reloads run one after another
+            report = await self._reload(actor, action)
+        for listener in self.reload_listeners:
+            try:
+                await listener(report)
+            except Exception:  # a notice that failed must not fail the reload
+                log.exception("a reload listener failed")
+        return report
+
+    async def _reload(self, actor: str | None, action: str) -> ReloadReport:
+        started = time.perf_counter()
+        old = self._engine
+        try:
+            kb = await asyncio.to_thread(load_knowledge_base, self.settings)
+            engine = await asyncio.to_thread(build_engine, kb, self.settings)
+        except Exception as exc:  # a bug, too, must leave the old index serving, recorded
+            reason = str(exc)
+            if not isinstance(exc, KnowledgeError):
+                log.exception("reload failed")
+                reason = "an unexpected error while building (details in the log)"
+            report = ReloadReport(
+                ok=False,
+                message=f"Reload refused: {reason}. Still serving index {old.version}.",
+                index_version=old.version,
+                articles=len(old.kb.articles),
+                passages=old.passage_count,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                actor=actor,
+                action=action,
+            )
+            await self._record(report)
+            return report
+        # Off the loop: the diff reads the changed articles' passages.
+        old_snapshot, change = await asyncio.to_thread(_compare, old.kb, kb)
+        await self.store.sync_knowledge(kb, old_snapshot)
+        self._engine = engine  # the swap: one reference assignment
+        self._loaded_at = datetime.now(UTC)
+        report = ReloadReport(
+            ok=True,
+            message=f"Reloaded: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
+            f"{change.summary()}.",
+            index_version=engine.version,
+            articles=len(kb.articles),
+            passages=len(kb.passages),
+            diff=change,
+            problems=[str(p) for p in kb.problems],
+            duration_ms=(time.perf_counter() - started) * 1000,
+            actor=actor,
+            action=action,
+        )
+        report.version = await self._record_version(action, actor, change.summary())
+        await self._record(report)
+        # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
+        # in one call): done on a worker thread, unless a question still holds it.
+        retiring = [old]
+        del old
+        await asyncio.to_thread(retiring.clear)
+        return report
+
+    async def _record_version(self, action: str, actor: str | None, summary: str) -> str | None:
+        """Snapshot the folder just loaded as a version; return its id (None if it failed)."""
+        index_version = self._engine.version
+
+        def record() -> str | None:
+            files = self.versions.capture()
+            version = self.versions.record(
+                files, actor=actor, action=action, summary=summary, index_version=index_version
+            )
+            return version.id if version else manifest_id(files)
+
+        try:
+            return await asyncio.to_thread(record)
+        except OSError as exc:  # versions are a convenience: a full disk must not stop serving
+            log.warning("could not record the knowledge base version: %s", exc)
+            return None
+
+    async def _record(self, report: ReloadReport) -> None:
         try:
             await self.store.record_reload(
-                actor=actor,
+                actor=report.actor,
+                action=report.action,
                 outcome="ok" if report.ok else "refused",
                 message=report.message,
                 index_version=report.index_version,

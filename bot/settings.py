@@ -30,7 +30,6 @@ class Settings(BaseSettings):
     idf: Literal["okapi", "lucene"] = "lucene"
     max_file_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     max_question_chars: int = Field(default=500, gt=0)
-    top_k: int = Field(default=10, gt=0, le=100)
 
     admin_role_ids: list[int] = []
     admin_role_names: list[str] = []
@@ -39,6 +38,16 @@ class Settings(BaseSettings):
     answer_in_dms: bool = True
     log_level: str = "INFO"
 
+    watch: bool = Field(default=False, description="reload when the knowledge folder changes")
+    admin_channel_id: int | None = Field(
+        default=None, description="channel for reload reports and the daily gaps digest"
+    )
+    versions_keep: int = Field(default=20, gt=0, description="knowledge base versions kept")
+
     @property
     def cache_dir(self) -> Path:
         return self.index_cache_dir or self.db_path.parent / "index"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.db_path.parent / "versions"

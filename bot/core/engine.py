@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar, overload
 
 from bot.core.answering.answers import Answer, Correction, Turn
-from bot.core.answering.compose import Candidate, Composer, ComposerTuning, Draft
+from bot.core.answering.compose import Candidate, Composer, Draft
 from bot.core.answering.followup import (
     REFERRING_WORDS,
     context_terms,
     leans_on_context,
     resolve,
 )
+from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
 from bot.core.retrieval.encode import encode_passages
@@ -34,7 +35,7 @@ _ARTICLE_SCAN_LIMIT = 2_000
 _REFERRING_TERMS = frozenset(analyze(" ".join(REFERRING_WORDS), names=False))
 _P = ParamSpec("_P")
 
-ANALYZER_VERSION = "a4"
+ANALYZER_VERSION = "a5"  # a5: "won" and "may" are terms, no longer stopwords
 
 
 class _Texts(Sequence[str]):
@@ -64,18 +65,13 @@ class _Texts(Sequence[str]):
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    """Retrieval and answering parameters (from Settings)."""
+    """Retrieval parameters (from Settings) and the answer calibration (tuning.json)."""
 
     k1: float = 1.5
     b: float = 0.75
     idf_mode: IdfMode = "lucene"
-    candidates: int = 8
-    context_weight: float = 0.5
-    expansion_prefix: int = 4  # 0 turns query expansion off
-    expansion_share: float = 0.75
-    expansion_weight: float = 0.3
     spelling: bool = True  # query terms the index lacks matched to its nearest terms
-    tuning: ComposerTuning = field(default_factory=ComposerTuning)
+    tuning: Tuning = field(default_factory=default_tuning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +204,7 @@ class Engine:
         return found
 
     def _find_related(self, term: str) -> list[str]:
-        p = self.config.expansion_prefix
+        p = self.config.tuning.expansion_prefix
         if p <= 0:
             return []
         # A place and its people's adjective (Turkish ~ Turkey, French ~ France).
@@ -232,7 +228,7 @@ class Engine:
             )
             shorter = min(len(term), len(other))
             # A short stem is a prefix of too many words (`pass` of `passwd`): 5 letters at least.
-            if shared >= self.config.expansion_share * shorter:
+            if shared >= self.config.tuning.expansion_share * shorter:
                 out.append(other)
         return out + [t for t in places if t not in out]
 
@@ -284,14 +280,14 @@ class Engine:
         if not terms and not extra:
             return []
         scores = self.index.get_scores(list(terms))
-        related = list(self.composer.aliases(terms)) if self.config.expansion_weight else []
+        related = list(self.composer.aliases(terms)) if self.config.tuning.expansion_weight else []
         if related:
             expansion = self.index.get_scores(related)
-            expansion *= self.config.expansion_weight
+            expansion *= self.config.tuning.expansion_weight
             scores += expansion
         if extra:
             context = self.index.get_scores(list(extra))
-            context *= self.config.context_weight
+            context *= self.config.tuning.context_weight
             scores += context
         # Lucene idf is positive, so a matching passage scores above zero; okapi idf can be
         # negative, so eligibility is holding a question or context term (not a related one).
@@ -385,7 +381,7 @@ class Engine:
     ) -> tuple[Draft, list[Correction]]:
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
-            for i, score in self._ranked(terms, borrowed, self.config.candidates)
+            for i, score in self._ranked(terms, borrowed, self.config.tuning.candidates)
         ]
         corrections = []
         if fixes:

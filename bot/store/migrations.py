@@ -82,8 +82,17 @@ CREATE TABLE articles (
         """
 
 
+def _admin_loop() -> str:
+    """Which admin action a reload came from; the reason a user gave with a 👎."""
+    return """
+        ALTER TABLE reloads ADD COLUMN action TEXT NOT NULL DEFAULT 'reload';
+        ALTER TABLE feedback ADD COLUMN reason TEXT;
+        CREATE INDEX answers_created ON answers(created_at);
+        """
+
+
 # Each function returns the SQL of one step; append new steps, never edit old ones.
-MIGRATIONS: list[Callable[[], str]] = [_initial]
+MIGRATIONS: list[Callable[[], str]] = [_initial, _admin_loop]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -221,3 +221,30 @@ def test_eval_scores_a_question_file(
     assert report["questions"] == 3
     assert report["answer_hit_rate"] == pytest.approx(2 / 3)
     assert report["abstention_rate"] == pytest.approx(1 / 3)
+
+
+def test_ask_json_reports_spelling_corrections(
+    paths: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt name is searched as the article spells it; JSON says what was replaced,
+    and the text output says it in words."""
+    assert main(["ask", "--json", "What did Ilham Aliev complain about?", *paths]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["corrections"] == [{"from": "aliev", "to": "aliyev"}]
+    assert "Aliyev" in answer["answer"]
+    assert main(["ask", "What did Ilham Aliev complain about?", *paths]) == 0
+    assert "instead of “aliev”" in capsys.readouterr().out
+
+
+def test_chat_json_says_what_a_follow_up_was_read_as(paths: list[str]) -> None:
+    """'What is his full name?' after the prime-minister question is answered, and its
+    `resolved` field names whom it was read to be about."""
+    done = run_cli(
+        ["chat", "--json", *paths],
+        stdin="Who is Armenia's prime minister?\nWhat is his full name?\n",
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert "resolved" not in first
+    assert second["resolved"] == "What is Nikol Pashinyan's full name?"
+    assert not second["abstained"] and "Nikol Pashinyan" in second["answer"]

@@ -6,7 +6,7 @@ import discord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.answering.answers import Answer, Citation, Evidence
+from bot.core.answering.answers import Answer, Citation, Correction, Evidence
 from bot.core.articles.diff import KnowledgeDiff
 from bot.discord_ui import render
 from bot.service import ReloadReport
@@ -171,3 +171,20 @@ def test_citation_titles_link_to_the_url_only_when_it_is_a_web_address() -> None
     assert linked.startswith("[T (x)](<https://example.org/t>)")
     _, plain = render.citation_field(Citation(url="javascript:alert(1)", **base))
     assert "javascript" not in plain
+
+
+def test_corrections_and_reading_are_shown_briefly() -> None:
+    """The footer says what was searched instead of what; the Why view says it too, with
+    what a follow-up was read as."""
+    answer = Answer(
+        question="What did Aliev say?",
+        answer="Aliyev complained. [1]",
+        abstained=False,
+        corrections=[Correction(typed="aliev", searched="aliyev")],
+        resolved="What did Ilham Aliyev say?",
+    )
+    footer = render.answer_embed(answer).footer.text or ""
+    assert footer.startswith("Searched for aliyev (not aliev)")
+    why = render.why_embed(answer).description or ""
+    assert "*aliyev* instead of *aliev*" in why
+    assert "What did Ilham Aliyev say?" in why

@@ -300,22 +300,25 @@ class Engine:
 
     def speller(self) -> Speller:
         """Nearest-term lookup over the vocabulary (terms seen once are no target at scale)."""
-        if self._speller is None:
+        speller = self._speller
+        if speller is None:  # two threads may both build it; either result is the same
             min_df = 2 if self.index.size >= 10_000 else 1
-            self._speller = Speller(self.index.terms(), self.index.doc_freqs(), min_df)
-        return self._speller
+            speller = self._speller = Speller(self.index.terms(), self.index.doc_freqs(), min_df)
+        return speller
 
     def spelt(self, term: str, word: str) -> str | None:
         """The vocabulary term an unknown query term was probably meant as, or None."""
         if not self.config.spelling or self.index.doc_freq(term) or is_english(word):
             return None  # a term the index has is never replaced; nor an English word
         key = f"{term}\t{word}"
-        if key not in self._spelt:
-            found = self.speller().nearest(term, word)
-            if len(self._spelt) >= 100_000:
-                self._spelt.clear()
-            self._spelt[key] = found.to if found else None
-        return self._spelt[key]
+        if key in self._spelt:  # answers run on worker threads: one lookup, no check-then-get
+            return self._spelt.get(key)
+        found = self.speller().nearest(term, word)
+        to = found.to if found else None
+        if len(self._spelt) >= 100_000:
+            self._spelt.clear()
+        self._spelt[key] = to
+        return to
 
     def understood(self, question: str) -> tuple[list[str], dict[str, str]]:
         """The question's terms with misspellings replaced, and each replaced word → term."""

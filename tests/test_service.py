@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 import bot.service
+from bot.core.requests import AskedBy
 from bot.errors import KnowledgeError, NotFoundError, QuestionError, StoreError
 from bot.service import QAService
 from bot.settings import Settings
-from bot.store.database import AskedBy
 
 
 @pytest.fixture
@@ -94,9 +94,9 @@ async def test_status_counts_answers_and_abstentions(service: QAService) -> None
 async def test_feedback_needs_an_existing_answer(service: QAService) -> None:
     """Feedback on an unknown answer id is a NotFoundError, not a crash."""
     answer = await service.ask("Who is Armenia's prime minister?")
-    await service.feedback(answer.answer_id or 0, "user-1", 1)
+    await service.feedback(answer.answer_id or 0, "user-1", "up")
     with pytest.raises(NotFoundError):
-        await service.feedback(999_999, "user-1", 1)
+        await service.feedback(999_999, "user-1", "up")
 
 
 async def test_empty_knowledge_base_does_not_start(tmp_path: Path, db_path: Path) -> None:

@@ -293,6 +293,7 @@ class Engine:
             evidence=draft.evidence,
             query_terms=list(dict.fromkeys(terms)),
             context_terms=own_context if not draft.abstained else list(borrowed),
+            carried_terms=list(borrowed),
             index_version=self.version,
         )
 

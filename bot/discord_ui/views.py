@@ -15,9 +15,9 @@ from bot.discord_ui.errors import reply_error, send_ephemeral
 from bot.discord_ui.render import why_embed
 
 if TYPE_CHECKING:
+    from bot.results import Vote
     from bot.service import QAService
 
-VOTES = {"up": 1, "down": -1}
 THANKS = {"up": "Thanks, noted 👍", "down": "Thanks, noted 👎 — sorry it missed."}
 
 
@@ -31,7 +31,7 @@ class FeedbackButton(
 ):
     """👍 or 👎 on one answer; stored (or changed) per user."""
 
-    def __init__(self, answer_id: int, vote: str) -> None:
+    def __init__(self, answer_id: int, vote: Vote) -> None:
         self.answer_id = answer_id
         self.vote = vote
         super().__init__(
@@ -50,12 +50,12 @@ class FeedbackButton(
         match: re.Match[str],
         /,
     ) -> FeedbackButton:
-        return cls(int(match["id"]), match["vote"])
+        return cls(int(match["id"]), "up" if match["vote"] == "up" else "down")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             await _service(interaction).feedback(
-                self.answer_id, str(interaction.user.id), VOTES[self.vote]
+                self.answer_id, str(interaction.user.id), self.vote
             )
             await send_ephemeral(interaction, THANKS[self.vote])
         except Exception as exc:

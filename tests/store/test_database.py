@@ -11,9 +11,9 @@ import pytest
 from bot.core.answering.answers import Answer, Citation, Evidence
 from bot.core.articles.diff import Snapshot
 from bot.core.articles.loader import load_knowledge
+from bot.core.requests import AskedBy
 from bot.errors import StoreError
 from bot.store import Store
-from bot.store.database import AskedBy
 from bot.store.migrations import SCHEMA_VERSION
 
 

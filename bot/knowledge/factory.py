@@ -27,7 +27,8 @@ from bot.core.articles.columns import ID_DTYPE, TEXT_HASH_DTYPE, PassageColumns,
 from bot.core.articles.loader import load_knowledge, parse_article, stable_hash
 from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.engine import Engine, EngineConfig, knowledge_version
-from bot.core.retrieval.index import BM25Index, map_npz_members
+from bot.core.retrieval.index import BM25Index
+from bot.core.storage.npz import map_npz_members
 from bot.errors import KnowledgeError
 from bot.settings import Settings
 

@@ -133,6 +133,19 @@ async def test_ask(harness: DiscordHarness, cli: Cli, question: str) -> None:
     assert exchange.last.embeds[0]["description"] == render.safe(from_cli["answer"])
 
 
+async def test_over_long_question(harness: DiscordHarness, cli: Cli) -> None:
+    """An over-long question gets the same refusal from `ask`, `search` and `/ask`, and
+    nothing is answered or silently cut."""
+    question = "why " * 400
+    ask_code, ask_out, asked = await cli.run("ask", question)
+    search_code, search_out, searched = await cli.run("search", question)
+    refused = await harness.slash("ask", question=question)
+    message = asked.strip().removeprefix("error: ")
+    assert (ask_code, search_code, ask_out, search_out) == (1, 1, "", "")
+    assert "limit is 500" in message and searched.strip() == asked.strip()
+    assert refused.last.ephemeral and refused.last.text == message
+
+
 async def test_follow_up(harness: DiscordHarness, cli: Cli) -> None:
     """A follow-up in a `chat` session and in the bot's Discord thread is read in the same
     context and gets the same answer."""

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from bot.cli import render
 from bot.cli.evaluate import evaluate, read_rows, report_json, report_text
+from bot.core.answering.answers import Answer
 from bot.core.requests import AskedBy
 from bot.errors import BotError, ConfigError
 from bot.results import SearchReport
@@ -118,13 +119,7 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     text = " ".join(args.question)
     async with await QAService.start(settings) as service:
         if text != "-":
-            answer = await service.ask(text)
-            _emit(
-                sys.stdout,
-                render.dumps(render.answer_json(answer))
-                if args.json
-                else render.answer_text(answer),
-            )
+            _emit(sys.stdout, _answer_output(await service.ask(text), args.json))
             return 0
         failures = 0
         for line in _stdin_lines():
@@ -142,11 +137,12 @@ async def _answer_line(service: QAService, line: str, as_json: bool, asked_by: A
             render.dumps(render.ask_error_json(line, exc)) if as_json else f"error: {exc}",
         )
         return False
-    _emit(
-        sys.stdout,
-        render.dumps(render.answer_json(answer)) if as_json else render.answer_text(answer),
-    )
+    _emit(sys.stdout, _answer_output(answer, as_json))
     return True
+
+
+def _answer_output(answer: Answer, as_json: bool) -> str:
+    return render.dumps(render.answer_json(answer)) if as_json else render.answer_text(answer)
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:

@@ -74,6 +74,8 @@ class Questions(commands.Cog):
         """Ask a question; the answer cites the articles it comes from."""
         if interaction.guild_id is None and not self.settings.answer_in_dms:
             raise QuestionError("I only answer questions in servers, not in direct messages.")
+        # The service's own check, run before deferring: a refusal is then one private reply
+        # instead of a public "thinking…" followed by an error.
         question = clean_question(question_text(question), self.settings.max_question_chars)
         self.cooldown.hit(interaction.user.id)
         await interaction.response.defer(thinking=True)  # Discord wants a reply within 3 s

@@ -16,10 +16,12 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from bot.cli import render
-from bot.cli.evaluate import evaluate, read_rows, report_json, report_text
+from bot.cli.evaluate import report_json, report_text
 from bot.core.answering.answers import Answer
 from bot.core.requests import AskedBy
 from bot.errors import BotError, ConfigError
+from bot.evaluation.dataset import read_rows
+from bot.evaluation.protocol import evaluate
 from bot.results import SearchReport
 from bot.service import QAService
 from bot.settings import Settings

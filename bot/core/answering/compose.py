@@ -10,7 +10,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from bot.core.answering.answers import Citation, Evidence
-from bot.core.answering.antecedents import antecedent, has_demonstrative, opens_with_pronoun
+from bot.core.answering.antecedents import antecedent, opens_with_pronoun
 from bot.core.answering.cues import (
     asks_who,
     expected_kind,
@@ -19,6 +19,7 @@ from bot.core.answering.cues import (
     qualified_heads,
     satisfies,
 )
+from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import Article, Passage
 from bot.core.text.analysis import analyze, term_words
 from bot.core.text.sentences import one_line, sentence_spans
@@ -34,7 +35,8 @@ class Candidate:
     doc: int | None = None
 
 
-# What a sentence is scored on; ComposerTuning.sentence_weights weighs them in this order.
+# What a sentence is scored on, in the order sentence_features computes them; the weights
+# are tuning.json's `sentence_weights` (a test keeps the two names lists equal).
 SENTENCE_FEATURES = (
     "coverage",  # share of the question's weight in the sentence
     "title_credit",  # question weight found only in the article title
@@ -43,7 +45,6 @@ SENTENCE_FEATURES = (
     "passage_score",  # the passage's BM25 score relative to the best passage
     "answer_type",  # the sentence has what the question asks for (a year, a number, a name)
     "focus",  # share of the words after "what/which" found in the sentence
-    "demonstrative",  # "these weapons": points back at an earlier sentence
     "restates",  # no word beyond the question's: adds nothing
     "passage_rank",  # 1 / rank of the passage
     "neighbour_credit",  # question weight found only in the adjacent sentences
@@ -56,43 +57,6 @@ SENTENCE_FEATURES = (
 
 
 @dataclass(frozen=True, slots=True)
-class ComposerTuning:
-    """Weights of sentence choice and the abstention rule (measured in docs/evaluation.md)."""
-
-    passages_considered: int = 5
-    # Abstention: answer when support_score ≥ min_support. Weights (one per SUPPORT_FEATURES,
-    # then the bias) fitted by benchmarks/eval_fit_abstention.py on the dev protocol.
-    support_weights: tuple[float, ...] = (4.528, 0.586, 4.098, 3.057, 1.062, -7.323)
-    min_support: float = 0.0  # dev: most removed-article abstention with ≤ 4.5 % in-KB
-    max_quote_chars: int = 300
-    # Fitted on SQuAD dev questions by benchmarks/eval_fit_sentences.py (context: by hand).
-    sentence_weights: tuple[float, ...] = (
-        1.0,
-        1.01,
-        0.3,
-        0.13,
-        0.76,
-        0.36,
-        0.05,
-        0.0,
-        -0.04,
-        0.13,
-        0.43,
-        -0.03,
-        -0.02,
-        0.65,
-        0.05,
-        0.18,
-    )
-    antecedent_max_chars: int = 400
-    antecedent_mode: int = 2
-    best_first: bool = True
-    max_sentences: int = 2
-    max_answer_chars: int = 350
-    second_sentence_min_gain: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
 class Support:
     """How strongly the retrieved passages support an answer (what abstention decides on)."""
 
@@ -102,17 +66,19 @@ class Support:
     article_share: float = 0.0  # share of the retrieved score mass in the top article
     title_match: float = 0.0  # the top passage's title has a question term (1) or not (0)
 
-    def features(self) -> tuple[float, ...]:
+    def features(self, together_cap: int) -> tuple[float, ...]:
         """The figures the abstention score weighs, in SUPPORT_FEATURES order."""
         return (
             self.coverage,
-            min(self.together, 6),
+            min(self.together, together_cap),
             self.sentence_coverage,
             self.article_share,
             self.title_match,
         )
 
 
+# What abstention weighs, in Support.features order; tuning.json's `support_weights` has
+# one weight for each, and a "bias".
 SUPPORT_FEATURES = (
     "coverage",
     "together",
@@ -122,10 +88,21 @@ SUPPORT_FEATURES = (
 )
 
 
-def support_score(support: Support, weights: Sequence[float]) -> float:
+def ordered_weights(weights: dict[str, float], names: Sequence[str]) -> tuple[float, ...]:
+    """The weights in the order the code computes its features (ValueError if the names of
+    the calibration and of the code differ: a weight for nothing, or a feature unweighed)."""
+    if set(weights) != set(names):
+        raise ValueError(
+            f"tuning weights {sorted(weights)} do not match the features {sorted(names)}"
+        )
+    return tuple(weights[name] for name in names)
+
+
+def support_score(support: Support, tuning: Tuning) -> float:
     """A logistic score (log-odds) that the knowledge base answers the question."""
-    *w, bias = weights
-    return bias + sum(a * f for a, f in zip(w, support.features(), strict=True))
+    *w, bias = ordered_weights(tuning.support_weights, (*SUPPORT_FEATURES, "bias"))
+    features = support.features(tuning.together_cap)
+    return bias + sum(a * f for a, f in zip(w, features, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +159,7 @@ def _pairs(sequence: Sequence[str]) -> set[tuple[str, str]]:
 _CLAUSE_END = re.compile(r"[,;:—–…]\s+|\s+[—–-]\s+")
 
 
-def _focus(
-    text: str, start: int, end: int, terms: set[str], tuning: ComposerTuning
-) -> tuple[int, int]:
+def _focus(text: str, start: int, end: int, terms: set[str], tuning: Tuning) -> tuple[int, int]:
     """Narrow an over-long sentence to its clauses that carry the most question terms."""
     if end - start <= tuning.max_quote_chars:
         return start, end
@@ -245,13 +220,15 @@ class Composer:
     def __init__(
         self,
         idf: Callable[[str], float],
-        tuning: ComposerTuning | None = None,
+        tuning: Tuning,
         related: Callable[[str], Iterable[str]] | None = None,
         contained: Callable[[Sequence[int], Collection[str]], list[set[str]]] | None = None,
     ) -> None:
         # Coverage asks for the same few terms' weights hundreds of times per answer.
         self._idf = lru_cache(maxsize=8192)(idf)
-        self.tuning = tuning or ComposerTuning()
+        self.tuning = tuning
+        self._sentence_weights = ordered_weights(tuning.sentence_weights, SENTENCE_FEATURES)
+        ordered_weights(tuning.support_weights, (*SUPPORT_FEATURES, "bias"))  # checked now
         self._related = related
         self._contained = contained
 
@@ -399,7 +376,7 @@ class Composer:
         context_terms: Sequence[str],
         aliases: dict[str, str],
     ) -> list[_Scored]:
-        weights = self.tuning.sentence_weights
+        weights = self._sentence_weights
         scored = [
             _Scored(cand, a, b, s_terms, sum(w * f for w, f in zip(weights, feats, strict=True)))
             for cand, a, b, s_terms, feats in self.sentence_features(
@@ -448,7 +425,6 @@ class Composer:
                     cand.score / top_score,
                     1.0 if satisfies(kind, sentence, terms) else 0.0,
                     len(focus & s_terms) / len(focus) if focus else 0.0,
-                    1.0 if has_demonstrative(sentence) else 0.0,
                     0.0 if s_terms - terms else 1.0,  # restates the question, adds nothing
                     1.0 / (rank + 1),
                     self.coverage(terms, neighbours - s_terms),
@@ -490,7 +466,7 @@ class Composer:
 
     def strong_enough(self, support: Support) -> bool:
         """The calibrated rule: the support score reaches the operating point."""
-        return support_score(support, self.tuning.support_weights) >= self.tuning.min_support
+        return support_score(support, self.tuning) >= self.tuning.min_support
 
     def _with_antecedent(self, best: _Scored) -> _Scored:
         """Quote the sentence before too when the best one points back at it ("He …")."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.answering.compose import SUPPORT_FEATURES
+from bot.core.answering.support import SUPPORT_FEATURES
 from bot.core.answering.tuning import TUNING_FILE, load_tuning, write_tuning
 from bot.core.articles.loader import load_knowledge
 from bot.core.articles.models import KnowledgeBase

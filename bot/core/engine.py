@@ -22,7 +22,7 @@ from bot.core.text.analysis import analyze
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
-ANALYZER_VERSION = "a4"
+ANALYZER_VERSION = "a5"  # a5: "won" and "may" are terms, no longer stopwords
 
 
 class _Texts(Sequence[str]):

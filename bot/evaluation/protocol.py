@@ -21,7 +21,7 @@ from tqdm import tqdm
 if TYPE_CHECKING:
     from bot.service import QAService
 
-from bot.core.answering.compose import Support, support_score
+from bot.core.answering.support import Support, support_score
 from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig

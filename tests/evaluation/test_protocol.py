@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.answering.compose import Support, support_score
+from bot.core.answering.support import Support, support_score
 from bot.core.answering.tuning import Tuning, default_tuning
 from bot.evaluation.protocol import (
     Outcome,

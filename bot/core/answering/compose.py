@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +18,8 @@ from bot.core.answering.cues import (
     qualified_heads,
     satisfies,
 )
+from bot.core.answering.quotes import narrowed, shown_quote, snippet
+from bot.core.answering.support import SUPPORT_FEATURES, Support, ordered_weights, support_score
 from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import Article, Passage
 from bot.core.text.analysis import analyze, term_words
@@ -54,55 +55,6 @@ SENTENCE_FEATURES = (
     "pronoun_opening",  # starts with he/it/they/this…
     "phrases",  # share of the question's adjacent term pairs found adjacent here
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Support:
-    """How strongly the retrieved passages support an answer (what abstention decides on)."""
-
-    coverage: float  # share of the question's weight found in the best-covering passage
-    together: int  # question (and context) terms inside the chosen sentence
-    sentence_coverage: float = 0.0  # share of the question's weight in the chosen sentence
-    article_share: float = 0.0  # share of the retrieved score mass in the top article
-    title_match: float = 0.0  # the top passage's title has a question term (1) or not (0)
-
-    def features(self, together_cap: int) -> tuple[float, ...]:
-        """The figures the abstention score weighs, in SUPPORT_FEATURES order."""
-        return (
-            self.coverage,
-            min(self.together, together_cap),
-            self.sentence_coverage,
-            self.article_share,
-            self.title_match,
-        )
-
-
-# What abstention weighs, in Support.features order; tuning.json's `support_weights` has
-# one weight for each, and a "bias".
-SUPPORT_FEATURES = (
-    "coverage",
-    "together",
-    "sentence_coverage",
-    "article_share",
-    "title_match",
-)
-
-
-def ordered_weights(weights: dict[str, float], names: Sequence[str]) -> tuple[float, ...]:
-    """The weights in the order the code computes its features (ValueError if the names of
-    the calibration and of the code differ: a weight for nothing, or a feature unweighed)."""
-    if set(weights) != set(names):
-        raise ValueError(
-            f"tuning weights {sorted(weights)} do not match the features {sorted(names)}"
-        )
-    return tuple(weights[name] for name in names)
-
-
-def support_score(support: Support, tuning: Tuning) -> float:
-    """A logistic score (log-odds) that the knowledge base answers the question."""
-    *w, bias = ordered_weights(tuning.support_weights, (*SUPPORT_FEATURES, "bias"))
-    features = support.features(tuning.together_cap)
-    return bias + sum(a * f for a, f in zip(w, features, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,55 +106,6 @@ def _aliased(sequence: Sequence[str], aliases: dict[str, str] | None) -> Sequenc
 def _pairs(sequence: Sequence[str]) -> set[tuple[str, str]]:
     """Adjacent term pairs, in either order ("president of Turkey" ~ "Turkey's president")."""
     return {tuple(sorted(pair)) for pair in pairwise(sequence)}  # type: ignore[misc]
-
-
-_CLAUSE_END = re.compile(r"[,;:—–…]\s+|\s+[—–-]\s+")
-
-
-def _focus(text: str, start: int, end: int, terms: set[str], tuning: Tuning) -> tuple[int, int]:
-    """Narrow an over-long sentence to its clauses that carry the most question terms."""
-    if end - start <= tuning.max_quote_chars:
-        return start, end
-    cuts = [start] + [m.end() for m in _CLAUSE_END.finditer(text, start, end)] + [end]
-    # Each clause analysed once; a run of clauses holds the union of their terms.
-    clause_terms = [terms & set(analyze(text[a:b])) for a, b in pairwise(cuts)]
-    best = (start, start + tuning.max_quote_chars)
-    best_score = -1.0
-    for i, a in enumerate(cuts[:-1]):
-        found: set[str] = set()
-        for j, b in enumerate(cuts[i + 1 :], start=i):
-            if b - a > tuning.max_quote_chars:
-                break
-            found |= clause_terms[j]
-            score = len(found) + (b - a) / 10_000
-            if score > best_score:
-                best, best_score = (a, b), score
-    a, b = best
-    if best_score < 0:  # no clause boundary fits: cut at a word boundary
-        space = text.rfind(" ", a, b)
-        b = space if space > a else b
-    while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:—–-"):
-        b -= 1
-    while a < b and text[a].isspace():
-        a += 1
-    return a, b
-
-
-def _snippet(text: str, limit: int = 200) -> str:
-    flat = one_line(text)
-    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _marked_cuts(text: str, start: int, end: int) -> str:
-    """The quote as shown in the answer: "…" where it cuts a sentence (the citation's quote
-    itself stays a verbatim slice of the passage)."""
-    spans = sentence_spans(text)
-    shown = one_line(text[start:end])
-    if start not in {sp.start for sp in spans}:
-        shown = "…" + shown
-    if end not in {sp.end for sp in spans}:
-        shown += "…"
-    return shown
 
 
 @dataclass(slots=True)
@@ -263,7 +166,7 @@ class Composer:
                     url=c.article.url,
                     score=c.score,
                     matched_terms=sorted(wanted & present),
-                    snippet=_snippet(c.passage.text),
+                    snippet=snippet(c.passage.text),
                 )
             )
         return out
@@ -365,7 +268,7 @@ class Composer:
                     passage_hash=p.text_hash,
                 )
             )
-            parts.append(f"{_marked_cuts(p.text, s.start, s.end)} [{n}]")
+            parts.append(f"{shown_quote(p.text, s.start, s.end)} [{n}]")
         return Draft(" ".join(parts), False, None, citations, evidence, support)
 
     def _score_sentences(
@@ -406,7 +309,8 @@ class Composer:
             text = cand.passage.text
             title_terms = set(_aliased(_sentence_terms(cand.article.title), aliases))
             spans = [
-                _focus(text, span.start, span.end, terms, tuning) for span in sentence_spans(text)
+                narrowed(text, span.start, span.end, terms, tuning.max_quote_chars)
+                for span in sentence_spans(text)
             ]
             sequences = [_aliased(_sentence_terms(text[a:b]), aliases) for a, b in spans]
             term_sets = [set(seq) for seq in sequences]

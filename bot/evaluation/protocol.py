@@ -21,6 +21,7 @@ from tqdm import tqdm
 if TYPE_CHECKING:
     from bot.service import QAService
 
+from bot.core.answering.answers import Citation
 from bot.core.answering.support import Support, support_score
 from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import KnowledgeBase
@@ -99,6 +100,26 @@ def open_engine(kb: KnowledgeBase, config: EngineConfig) -> Engine:
     return Engine(kb, replace(config, tuning=tuning))
 
 
+def outcome_of(
+    text: str,
+    abstained: bool,
+    citations: Sequence[Citation],
+    support: Support | None,
+    latency_ms: float,
+) -> Outcome:
+    """An answer (a draft or a stored one) as the figures see it: its text and first citation."""
+    first = citations[0] if citations else None
+    return Outcome(
+        text=strip_markers(text) if not abstained else "",
+        quote=first.quote if first else "",
+        title=first.title if first else "",
+        article_id=first.article_id if first else "",
+        forced_abstention=abstained,
+        support=support,
+        latency_ms=latency_ms,
+    )
+
+
 def run_engine(engine: Engine, rows: Sequence[Row], desc: str = "engine") -> list[Outcome]:
     """Ask every row's question as a stand-alone question; record the outcome."""
     out: list[Outcome] = []
@@ -106,18 +127,7 @@ def run_engine(engine: Engine, rows: Sequence[Row], desc: str = "engine") -> lis
         started = time.perf_counter()
         draft = engine.draft(row.question)
         elapsed = (time.perf_counter() - started) * 1000
-        first = draft.citations[0] if draft.citations else None
-        out.append(
-            Outcome(
-                text=strip_markers(draft.text) if not draft.abstained else "",
-                quote=first.quote if first else "",
-                title=first.title if first else "",
-                article_id=first.article_id if first else "",
-                forced_abstention=draft.abstained,
-                support=draft.support,
-                latency_ms=elapsed,
-            )
-        )
+        out.append(outcome_of(draft.text, draft.abstained, draft.citations, draft.support, elapsed))
     return out
 
 
@@ -128,18 +138,8 @@ async def run_service(
     out: list[Outcome] = []
     for row in tqdm(rows, disable=not progress, unit="q", desc="eval", leave=False):
         answer = await service.ask(row.question)
-        first = answer.citations[0] if answer.citations else None
-        out.append(
-            Outcome(
-                text=strip_markers(answer.answer) if not answer.abstained else "",
-                quote=first.quote if first else "",
-                title=first.title if first else "",
-                article_id=first.article_id if first else "",
-                forced_abstention=answer.abstained,
-                support=None,
-                latency_ms=answer.latency_ms or 0.0,
-            )
-        )
+        latency = answer.latency_ms or 0.0
+        out.append(outcome_of(answer.answer, answer.abstained, answer.citations, None, latency))
     return out
 
 

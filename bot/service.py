@@ -86,6 +86,22 @@ def _quote_at(passage: str, quote: str, offset: int) -> int | None:
     return found if found >= 0 else None
 
 
+def _loaded(verb: str, engine: Engine, change: KnowledgeDiff, started: float) -> ReloadReport:
+    """The report of a knowledge base loaded and indexed (by `index` or a reload)."""
+    kb = engine.kb
+    return ReloadReport(
+        ok=True,
+        message=f"{verb}: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
+        f"{change.summary()}.",
+        index_version=engine.version,
+        articles=len(kb.articles),
+        passages=len(kb.passages),
+        diff=change,
+        problems=[str(p) for p in kb.problems],
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
 def _discard(task: asyncio.Future[KnowledgeBase]) -> None:
     """Drop a load nobody will use, its error included (no "never retrieved" warning)."""
     task.cancel()  # a running thread cannot be stopped; its result is just not wanted
@@ -128,17 +144,7 @@ class QAService:
             engine = service.engine
             kb = engine.kb
             change = await asyncio.to_thread(lambda: diff(before, Snapshot.of(kb)))
-            report = ReloadReport(
-                ok=True,
-                message=f"Indexed: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
-                f"{change.summary()}.",
-                index_version=engine.version,
-                articles=len(kb.articles),
-                passages=len(kb.passages),
-                diff=change,
-                problems=[str(p) for p in kb.problems],
-                duration_ms=(time.perf_counter() - started) * 1000,
-            )
+            report = _loaded("Indexed", engine, change, started)
             await service._record(report, actor)
         return report
 
@@ -311,17 +317,7 @@ class QAService:
             await self.store.sync_knowledge(kb, old_snapshot)
             self._engine = engine  # the swap: one reference assignment
             self._loaded_at = datetime.now(UTC)
-            report = ReloadReport(
-                ok=True,
-                message=f"Reloaded: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
-                f"{change.summary()}.",
-                index_version=engine.version,
-                articles=len(kb.articles),
-                passages=len(kb.passages),
-                diff=change,
-                problems=[str(p) for p in kb.problems],
-                duration_ms=(time.perf_counter() - started) * 1000,
-            )
+            report = _loaded("Reloaded", engine, change, started)
             await self._record(report, actor)
             # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
             # in one call): done on a worker thread, unless a question still holds it.

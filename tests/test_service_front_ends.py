@@ -14,22 +14,17 @@ import json
 import re
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot import Settings, create_bot
+import tests.discord_ui.conftest as discord_fixtures
+from bot import Settings
 from bot.cli.app import main
 from bot.core.answering.answers import Answer
 from bot.discord_ui import render
-from tests.discord_ui.harness import (
-    ADMIN_PERMISSIONS,
-    ADMIN_ROLE_ID,
-    DiscordHarness,
-    install_webhook_recorder,
-)
+from tests.discord_ui.harness import ADMIN_PERMISSIONS, DiscordHarness
 
 USER_ID = 1_200_000_000_000_000_001  # the harness's default member
 NEW_ARTICLE = """---
@@ -42,28 +37,11 @@ Its keepers were relieved every six weeks by a tender from the island of Tiree.
 """
 
 
-@pytest.fixture
-def settings(knowledge_dir: Path, db_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]  # tests never read a developer's .env
-        discord_token=None,
-        knowledge_dir=knowledge_dir,
-        db_path=db_path,
-        admin_role_ids=[ADMIN_ROLE_ID],
-        cooldown_questions=50,
-        cooldown_seconds=60,
-    )
-
-
-@pytest.fixture
-async def harness(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[DiscordHarness]:
-    booted = DiscordHarness(create_bot(settings))
-    install_webhook_recorder(monkeypatch, booted)
-    await booted.boot()
-    yield booted
-    await booted.close()
+# The Discord tests' own fixtures: settings on the test's knowledge folder and database, and
+# a booted bot (closed at the end of the test).
+settings = discord_fixtures.settings
+make_harness = discord_fixtures.make_harness
+harness = discord_fixtures.harness
 
 
 class Cli:

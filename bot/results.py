@@ -23,6 +23,9 @@ class ReloadReport(BaseModel):
     diff: KnowledgeDiff = KnowledgeDiff()
     problems: list[str] = []
     duration_ms: float = 0.0
+    actor: str | None = None
+    action: str = "reload"  # or index, add, remove, rollback, watch
+    version: str | None = None  # the knowledge base version recorded (None: unchanged)
 
 
 class SearchHit(BaseModel):

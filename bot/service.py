@@ -12,9 +12,12 @@ import logging
 import re
 import time
 import unicodedata
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from bot.admin import AdminService, parse_since
 from bot.core.answering.answers import Answer, Turn
+from bot.core.answering.gaps import GapGroup
 from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff, diff_loaded
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine
@@ -22,6 +25,7 @@ from bot.core.requests import AskedBy
 from bot.core.text.analysis import analyze
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
 from bot.knowledge.factory import build_engine, load_knowledge_base
+from bot.knowledge.versions import Version, VersionStore, manifest_id
 from bot.results import (
     VOTE_VALUES,
     CitedPassage,
@@ -35,6 +39,23 @@ from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+# The admin loop's boundary, for the front ends (which import only this module for behaviour).
+__all__ = [
+    "AdminService",
+    "GapGroup",
+    "KbStatus",
+    "QAService",
+    "ReloadReport",
+    "Version",
+    "parse_since",
+]
+
+MAX_REASON_CHARS = 300  # a 👎 reason is a hint for the admins, not an essay
+
+
+# Told of every reload, done or refused (admin notifications); must not raise.
+ReloadListener = Callable[[ReloadReport], Awaitable[None]]
 
 
 # CSI (`ESC [ 31m`) and OSC (`ESC ] 0;title BEL`) sequences; a lone ESC is a control char.
@@ -86,7 +107,15 @@ def _quote_at(passage: str, quote: str, offset: int) -> int | None:
     return found if found >= 0 else None
 
 
-def _loaded(verb: str, engine: Engine, change: KnowledgeDiff, started: float) -> ReloadReport:
+def _loaded(
+    verb: str,
+    engine: Engine,
+    change: KnowledgeDiff,
+    started: float,
+    *,
+    actor: str | None,
+    action: str,
+) -> ReloadReport:
     """The report of a knowledge base loaded and indexed (by `index` or a reload)."""
     kb = engine.kb
     return ReloadReport(
@@ -99,6 +128,8 @@ def _loaded(verb: str, engine: Engine, change: KnowledgeDiff, started: float) ->
         diff=change,
         problems=[str(p) for p in kb.problems],
         duration_ms=(time.perf_counter() - started) * 1000,
+        actor=actor,
+        action=action,
     )
 
 
@@ -124,17 +155,27 @@ class QAService:
         self._engine = engine
         self._loaded_at = datetime.now(UTC)
         self._reload_lock = asyncio.Lock()
+        self.versions = VersionStore(
+            settings.versions_dir,
+            settings.knowledge_dir,
+            keep=settings.versions_keep,
+            max_file_bytes=settings.max_file_bytes,
+        )
+        self.reload_listeners: list[ReloadListener] = []
+        self.admin = AdminService(self)  # the admin loop, built on this service
 
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
         """Load the knowledge base (off the event loop) and open the store."""
         service, _before = await cls._open(settings, passages_before=False)
+        await service._record_version("start", None, "loaded at start-up")
         return service
 
     @classmethod
     async def index(cls, settings: Settings, actor: str | None = "cli") -> ReloadReport:
         """Validate and index the knowledge folder, bring the store in line, record it as a
-        reload and report what changed since the store's last build (nothing keeps serving).
+        reload (and the folder as a version) and report what changed since the store's last
+        build (nothing keeps serving).
 
         KnowledgeError when nothing usable loaded, as at start-up.
         """
@@ -144,8 +185,9 @@ class QAService:
             engine = service.engine
             kb = engine.kb
             change = await asyncio.to_thread(lambda: diff(before, Snapshot.of(kb)))
-            report = _loaded("Indexed", engine, change, started)
-            await service._record(report, actor)
+            report = _loaded("Indexed", engine, change, started, actor=actor, action="index")
+            report.version = await service._record_version("index", actor, change.summary())
+            await service._record(report)
         return report
 
     @classmethod
@@ -282,54 +324,92 @@ class QAService:
             changed=current.text_hash != citation.passage_hash,
         )
 
-    async def feedback(self, answer_id: int, user_id: str, vote: Vote) -> None:
-        """Record (or change) one user's 👍/👎 on a stored answer."""
+    async def feedback(
+        self, answer_id: int, user_id: str, vote: Vote, reason: str | None = None
+    ) -> None:
+        """Record (or change) one user's 👍/👎 on a stored answer, with the reason a user gave
+        for a 👎 (shown in the gaps)."""
         await self.answer(answer_id)  # NotFoundError for unknown ids
-        await self.store.add_feedback(answer_id, user_id, VOTE_VALUES[vote])
+        if reason is not None:
+            reason = " ".join(reason.split())[:MAX_REASON_CHARS] or None
+        await self.store.add_feedback(answer_id, user_id, VOTE_VALUES[vote], reason)
 
     # --- knowledge -------------------------------------------------------------
 
-    async def reload(self, actor: str | None = None) -> ReloadReport:
-        """Rebuild from the knowledge folder off the loop; swap only if the new one is usable."""
-        async with self._reload_lock:  # concurrent reloads run one after another
-            started = time.perf_counter()
-            old = self._engine
-            try:
-                kb = await asyncio.to_thread(load_knowledge_base, self.settings)
-                engine = await asyncio.to_thread(build_engine, kb, self.settings)
-            except Exception as exc:  # a bug, too, must leave the old index serving, recorded
-                reason = str(exc)
-                if not isinstance(exc, KnowledgeError):
-                    log.exception("reload failed")
-                    reason = "an unexpected error while building (details in the log)"
-                report = ReloadReport(
-                    ok=False,
-                    message=f"Reload refused: {reason}. Still serving index {old.version}.",
-                    index_version=old.version,
-                    articles=len(old.kb.articles),
-                    passages=old.passage_count,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                )
-                await self._record(report, actor)
-                return report
-            # Off the loop: the diff reads the changed articles' passages.
-            old_snapshot, change = await asyncio.to_thread(_compare, old.kb, kb)
-            await self.store.sync_knowledge(kb, old_snapshot)
-            self._engine = engine  # the swap: one reference assignment
-            self._loaded_at = datetime.now(UTC)
-            report = _loaded("Reloaded", engine, change, started)
-            await self._record(report, actor)
-            # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
-            # in one call): done on a worker thread, unless a question still holds it.
-            retiring = [old]
-            del old
-            await asyncio.to_thread(retiring.clear)
-            return report
+    async def reload(self, actor: str | None = None, action: str = "reload") -> ReloadReport:
+        """Rebuild from the knowledge folder off the loop; swap only if the new one is usable.
 
-    async def _record(self, report: ReloadReport, actor: str | None) -> None:
+        A successful reload records the folder as a version; listeners hear of every outcome.
+        """
+        async with self._reload_lock:  # concurrent reloads run one after another
+            report = await self._reload(actor, action)
+        for listener in self.reload_listeners:
+            try:
+                await listener(report)
+            except Exception:  # a notice that failed must not fail the reload
+                log.exception("a reload listener failed")
+        return report
+
+    async def _reload(self, actor: str | None, action: str) -> ReloadReport:
+        started = time.perf_counter()
+        old = self._engine
+        try:
+            kb = await asyncio.to_thread(load_knowledge_base, self.settings)
+            engine = await asyncio.to_thread(build_engine, kb, self.settings)
+        except Exception as exc:  # a bug, too, must leave the old index serving, recorded
+            reason = str(exc)
+            if not isinstance(exc, KnowledgeError):
+                log.exception("reload failed")
+                reason = "an unexpected error while building (details in the log)"
+            report = ReloadReport(
+                ok=False,
+                message=f"Reload refused: {reason}. Still serving index {old.version}.",
+                index_version=old.version,
+                articles=len(old.kb.articles),
+                passages=old.passage_count,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                actor=actor,
+                action=action,
+            )
+            await self._record(report)
+            return report
+        # Off the loop: the diff reads the changed articles' passages.
+        old_snapshot, change = await asyncio.to_thread(_compare, old.kb, kb)
+        await self.store.sync_knowledge(kb, old_snapshot)
+        self._engine = engine  # the swap: one reference assignment
+        self._loaded_at = datetime.now(UTC)
+        report = _loaded("Reloaded", engine, change, started, actor=actor, action=action)
+        report.version = await self._record_version(action, actor, change.summary())
+        await self._record(report)
+        # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
+        # in one call): done on a worker thread, unless a question still holds it.
+        retiring = [old]
+        del old
+        await asyncio.to_thread(retiring.clear)
+        return report
+
+    async def _record_version(self, action: str, actor: str | None, summary: str) -> str | None:
+        """Snapshot the folder just loaded as a version; return its id (None if it failed)."""
+        index_version = self._engine.version
+
+        def record() -> str | None:
+            files = self.versions.capture()
+            version = self.versions.record(
+                files, actor=actor, action=action, summary=summary, index_version=index_version
+            )
+            return version.id if version else manifest_id(files)
+
+        try:
+            return await asyncio.to_thread(record)
+        except OSError as exc:  # versions are a convenience: a full disk must not stop serving
+            log.warning("could not record the knowledge base version: %s", exc)
+            return None
+
+    async def _record(self, report: ReloadReport) -> None:
         try:
             await self.store.record_reload(
-                actor=actor,
+                actor=report.actor,
+                action=report.action,
                 outcome="ok" if report.ok else "refused",
                 message=report.message,
                 index_version=report.index_version,

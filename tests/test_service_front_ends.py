@@ -195,10 +195,12 @@ async def test_reload_and_index(
 
 
 async def test_status(harness: DiscordHarness, cli: Cli) -> None:
-    """`/kb` and `status --json` show the same figures for the same database."""
+    """`/kb status` and `status --json` show the same figures for the same database."""
     await harness.slash("ask", question="Who is Armenia's prime minister?")
     await cli.json("ask", "What is the capital of France?")
-    kb = {f["name"]: f["value"] for f in (await harness.slash("kb")).last.embeds[0]["fields"]}
+    kb = {
+        f["name"]: f["value"] for f in (await harness.slash("kb status")).last.embeds[0]["fields"]
+    }
     status = await cli.json("status")
     assert kb["Articles"] == str(status["articles"])
     assert kb["Passages"] == str(status["passages"])

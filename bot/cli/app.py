@@ -19,11 +19,11 @@ from bot.cli import render
 from bot.cli.evaluate import report_json, report_text
 from bot.core.answering.answers import Answer
 from bot.core.requests import AskedBy
-from bot.errors import BotError, ConfigError
+from bot.errors import BotError, ConfigError, KnowledgeError
 from bot.evaluation.dataset import read_rows
 from bot.evaluation.protocol import evaluate
 from bot.results import SearchReport
-from bot.service import QAService
+from bot.service import QAService, parse_since
 from bot.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -98,7 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--no-progress", action="store_true")
 
-    commands.add_parser("run", parents=[common], help="start the Discord bot (needs DISCORD_TOKEN)")
+    run = commands.add_parser("run", parents=[common], help="start the Discord bot (DISCORD_TOKEN)")
+    run.add_argument(
+        "--watch", action="store_true", help="reload when the knowledge folder changes"
+    )
+
+    gaps = commands.add_parser(
+        "gaps", parents=[common], help="questions abstained on or rated 👎, grouped"
+    )
+    gaps.add_argument("--json", action="store_true", help="print one JSON object")
+    gaps.add_argument("--since", metavar="SPAN", help="only this recent, like 7d, 24h or 2w")
+
+    versions = commands.add_parser(
+        "versions", parents=[common], help="knowledge base versions recorded by reloads"
+    )
+    versions.add_argument("--json", action="store_true", help="print one JSON object")
+
+    rollback = commands.add_parser(
+        "rollback", parents=[common], help="restore a recorded version, then reload"
+    )
+    rollback.add_argument("version", help="a version id from `versions`")
     return parser
 
 
@@ -249,7 +268,46 @@ async def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _gaps(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    async with await QAService.start(settings) as service:
+        groups = await service.admin.gaps(since)
+    window = f"last {args.since}" if args.since else "all time"
+    _emit(
+        sys.stdout,
+        render.dumps(render.gaps_json(groups, args.since))
+        if args.json
+        else render.gaps_text(groups, window),
+    )
+    return 0
+
+
+async def _versions(args: argparse.Namespace, settings: Settings) -> int:
+    async with await QAService.start(settings) as service:
+        versions = await service.admin.versions()
+        current = await service.admin.current_version()
+    _emit(
+        sys.stdout,
+        render.dumps(render.versions_json(versions, current))
+        if args.json
+        else render.versions_text(versions, current),
+    )
+    return 0
+
+
+async def _rollback(args: argparse.Namespace, settings: Settings) -> int:
+    async with await QAService.start(settings) as service:
+        report = await service.admin.rollback(args.version, actor="cli")
+    print(report.message)
+    return 0 if report.ok else KnowledgeError.exit_code
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.watch:
+        settings = settings.model_copy(update={"watch": True})
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         raise ConfigError(
             "DISCORD_TOKEN is not set (environment or .env); the CLI commands work without it"
@@ -270,6 +328,9 @@ COMMANDS: dict[str, Command] = {
     "index": _index,
     "eval": _eval,
     "run": _run,
+    "gaps": _gaps,
+    "versions": _versions,
+    "rollback": _rollback,
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.answering.answers import Answer
 from bot.results import CitedPassage, KbStatus, ReloadReport, SearchReport
+from bot.service import GapGroup, Version
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
@@ -184,4 +185,69 @@ def index_text(report: ReloadReport, folder: Path) -> str:
     if report.problems:
         lines.append(f"Refused {len(report.problems)} file(s):")
         lines += [f"  {problem}" for problem in report.problems]
+    return "\n".join(lines)
+
+
+def gaps_json(groups: list[GapGroup], since: str | None) -> dict[str, Any]:
+    return {
+        "since": since,
+        "questions": sum(g.count for g in groups),
+        "groups": [
+            g.model_dump(mode="json", exclude={"closest"})
+            | {
+                "closest": [
+                    e.model_dump(include={"passage_id", "title", "url", "score", "snippet"})
+                    for e in g.closest
+                ]
+            }
+            for g in groups
+        ],
+    }
+
+
+def gaps_text(groups: list[GapGroup], window: str, width: int = 100) -> str:
+    if not groups:
+        return f"No questions abstained on or rated 👎 ({window})."
+    total = sum(g.count for g in groups)
+    lines = [f"{total} question(s) in {len(groups)} group(s) ({window}), most frequent first:"]
+    for rank, g in enumerate(groups, 1):
+        kinds = ", ".join(
+            part
+            for part in (
+                f"{g.abstained} abstained" if g.abstained else "",
+                f"{g.downvotes} 👎" if g.downvotes else "",
+            )
+            if part
+        )
+        when = g.last_asked.strftime("%Y-%m-%d %H:%M UTC")
+        lines.append("")
+        lines.append(f"{rank:>2}. asked {g.count}× ({kinds}), last {when}")
+        lines += [f"    - {textwrap.shorten(q, width - 6)}" for q in g.examples]
+        lines += [f"    why 👎: {textwrap.shorten(r, width - 12)}" for r in g.reasons]
+        for e in g.closest:
+            lines.append(f"    closest: {e.title} (passage {e.passage_id}, score {e.score:.2f})")
+        if not g.closest:
+            lines.append("    closest: no passage matched")
+    return "\n".join(lines)
+
+
+def versions_json(versions: list[Version], current: str) -> dict[str, Any]:
+    return {
+        "current": current,
+        "versions": [
+            v.model_dump(mode="json", exclude={"files"}) | {"files": len(v.files)} for v in versions
+        ],
+    }
+
+
+def versions_text(versions: list[Version], current: str) -> str:
+    if not versions:
+        return "No version recorded yet: each successful reload records one."
+    lines = []
+    for v in versions:
+        mark = "  <- folder now" if v.id == current else ""
+        by = f" by {v.actor}" if v.actor else ""
+        when = v.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        lines.append(f"{v.id}  {when}  {v.action}{by}  {len(v.files)} file(s){mark}")
+        lines.append(f"    {v.summary}")
     return "\n".join(lines)

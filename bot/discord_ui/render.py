@@ -248,10 +248,10 @@ def source_embed(cited: CitedPassage) -> discord.Embed:
     return fit(embed)
 
 
-def reload_embed(report: ReloadReport) -> discord.Embed:
+def reload_embed(report: ReloadReport, heading: str | None = None) -> discord.Embed:
     """A reload report: what changed, per-file problems, or why it was refused."""
     embed = discord.Embed(
-        title="Knowledge base reloaded" if report.ok else "Reload refused",
+        title=heading or ("Knowledge base reloaded" if report.ok else "Reload refused"),
         description=safe(report.message),
         colour=ANSWER_COLOUR if report.ok else ERROR_COLOUR,
     )
@@ -287,7 +287,8 @@ def reload_embed(report: ReloadReport) -> discord.Embed:
             value=safe("\n".join(f"• {p}" for p in report.problems)),
             inline=False,
         )
-    embed.set_footer(text=f"Index {report.index_version} · {report.duration_ms:.0f} ms")
+    version = f" · version {report.version}" if report.ok and report.version else ""
+    embed.set_footer(text=f"Index {report.index_version}{version} · {report.duration_ms:.0f} ms")
     return fit(embed)
 
 

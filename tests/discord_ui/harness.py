@@ -393,6 +393,47 @@ class DiscordHarness:
         self._interactions[payload["token"]] = payload
         return payload
 
+    def _command_data(
+        self,
+        name: str,
+        options: dict[str, Any],
+        *,
+        focused: str | None = None,
+        attachments: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Application command data; `name` may name a subcommand (`"kb gaps"`)."""
+        top, *sub = name.split()
+        command = self.bot.tree.get_command(top)
+        assert command is not None, f"no /{top} command"
+        listed = []
+        for key, value in options.items():
+            kind = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
+            option: dict[str, Any] = {"type": kind, "name": key, "value": value}
+            if key == focused:
+                option["focused"] = True
+            listed.append(option)
+        resolved: dict[str, Any] = {}
+        for key, attachment in (attachments or {}).items():
+            listed.append({"type": 11, "name": key, "value": attachment["id"]})
+            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+        for part in reversed(sub):  # options nest inside their subcommand
+            listed = [{"type": 1, "name": part, "options": listed}]
+        data: dict[str, Any] = {"id": str(self.ids()), "name": top, "type": 1, "options": listed}
+        if resolved:
+            data["resolved"] = resolved
+        return data
+
+    def attachment(self, filename: str, url: str, size: int) -> dict[str, Any]:
+        """An attachment as Discord resolves it in a command's data."""
+        return {
+            "id": str(self.ids()),
+            "filename": filename,
+            "size": size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": "text/plain; charset=utf-8",
+        }
+
     async def slash(
         self,
         name: str,
@@ -402,20 +443,11 @@ class DiscordHarness:
         roles: list[int] | None = None,
         channel_id: int | None = None,
         dm: bool = False,
-        **options: str | int,
+        attachments: dict[str, dict[str, Any]] | None = None,
+        **options: str | int | bool,
     ) -> Exchange:
         """Invoke a slash command as a member, as Discord's gateway would deliver it."""
-        command = self.bot.tree.get_command(name)
-        assert command is not None, f"no /{name} command"
-        data = {
-            "id": str(self.ids()),
-            "name": name,
-            "type": 1,
-            "options": [
-                {"type": 4 if isinstance(v, int) else 3, "name": k, "value": v}
-                for k, v in options.items()
-            ],
-        }
+        data = self._command_data(name, options, attachments=attachments)
         payload = self._interaction(
             2,
             data,
@@ -427,6 +459,31 @@ class DiscordHarness:
         )
         return await self.dispatch("INTERACTION_CREATE", payload)
 
+    async def autocomplete(
+        self,
+        name: str,
+        option: str,
+        typed: str,
+        *,
+        user_id: int = 1_200_000_000_000_000_001,
+        permissions: discord.Permissions = MEMBER_PERMISSIONS,
+        roles: list[int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Type into an option with autocomplete; the choices the bot offered."""
+        data = self._command_data(name, {option: typed}, focused=option)
+        payload = self._interaction(
+            4,
+            data,
+            user_id=user_id,
+            permissions=permissions,
+            roles=roles or [],
+            channel_id=None,
+        )
+        exchange = await self.dispatch("INTERACTION_CREATE", payload)
+        answers = [c for c in exchange.callbacks if isinstance(c.json, dict)]
+        assert answers and answers[-1].json["type"] == 8, f"no autocomplete answer: {exchange}"
+        return list(answers[-1].json["data"]["choices"])
+
     async def click(
         self,
         custom_id: str,
@@ -434,6 +491,8 @@ class DiscordHarness:
         message: dict[str, Any] | None = None,
         user_id: int = 1_200_000_000_000_000_001,
         channel_id: int | None = None,
+        permissions: discord.Permissions = MEMBER_PERMISSIONS,
+        roles: list[int] | None = None,
     ) -> Exchange:
         """Press a button (by custom_id) on a message the bot sent."""
         data = {"custom_id": custom_id, "component_type": 2}
@@ -442,10 +501,36 @@ class DiscordHarness:
             3,
             data,
             user_id=user_id,
-            permissions=MEMBER_PERMISSIONS,
-            roles=[],
+            permissions=permissions,
+            roles=roles or [],
             channel_id=channel_id or int(message["channel_id"]),
             message=message,
+        )
+        return await self.dispatch("INTERACTION_CREATE", payload)
+
+    async def submit_modal(
+        self,
+        custom_id: str,
+        values: dict[str, str],
+        *,
+        user_id: int = 1_200_000_000_000_000_001,
+        channel_id: int | None = None,
+    ) -> Exchange:
+        """Submit a form the bot opened, with these text input values."""
+        data = {
+            "custom_id": custom_id,
+            "components": [
+                {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
+                for key, value in values.items()
+            ],
+        }
+        payload = self._interaction(
+            5,
+            data,
+            user_id=user_id,
+            permissions=MEMBER_PERMISSIONS,
+            roles=[],
+            channel_id=channel_id,
         )
         return await self.dispatch("INTERACTION_CREATE", payload)
 

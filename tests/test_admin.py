@@ -137,9 +137,9 @@ async def test_gaps_show_abstentions_and_thumbs_down_with_reasons(service: QASer
     await service.ask("What is the capital of France?")
     await service.ask("capital city of France")
     rated = await service.ask("Who is Armenia's defence minister?")
-    await service.feedback(rated.answer_id or 0, "u1", -1, reason="wrong minister")
+    await service.feedback(rated.answer_id or 0, "u1", "down", reason="wrong minister")
     fine = await service.ask("Who is Armenia's prime minister?")
-    await service.feedback(fine.answer_id or 0, "u1", 1)
+    await service.feedback(fine.answer_id or 0, "u1", "up")
     groups = await service.admin.gaps()
     assert [g.count for g in groups] == [2, 1]
     assert groups[1].reasons == ["wrong minister"] and groups[1].downvotes == 1

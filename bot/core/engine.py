@@ -368,6 +368,7 @@ class Engine:
             evidence=draft.evidence,
             query_terms=list(dict.fromkeys(terms)),
             context_terms=own_context if not draft.abstained else list(borrowed),
+            carried_terms=list(borrowed),
             corrections=corrections,
             resolved=resolved,
             index_version=self.version,

@@ -22,8 +22,11 @@ def is_admin(user: discord.abc.User, permissions: discord.Permissions, settings:
         return False
     if permissions.manage_guild or permissions.administrator:
         return True
+    # Member.roles resolves the member's role ids through the guild cache, which the guilds
+    # intent keeps filled; a role Discord has not told us about yet counts as no role (the
+    # check fails closed).
     roles = user.roles
-    role_ids = {r.id for r in roles} | set(getattr(user, "_roles", ()))  # ids even if uncached
+    role_ids = {r.id for r in roles}
     role_names = {r.name.casefold() for r in roles}
     return bool(
         role_ids & set(settings.admin_role_ids)

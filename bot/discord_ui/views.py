@@ -16,9 +16,9 @@ from bot.discord_ui.render import why_embed
 from bot.service import MAX_REASON_CHARS
 
 if TYPE_CHECKING:
+    from bot.results import Vote
     from bot.service import QAService
 
-VOTES = {"up": 1, "down": -1}
 THANKS = {"up": "Thanks, noted 👍", "down": "Thanks, noted 👎 — sorry it missed."}
 
 
@@ -32,7 +32,7 @@ class FeedbackButton(
 ):
     """👍 or 👎 on one answer; stored (or changed) per user."""
 
-    def __init__(self, answer_id: int, vote: str) -> None:
+    def __init__(self, answer_id: int, vote: Vote) -> None:
         self.answer_id = answer_id
         self.vote = vote
         super().__init__(
@@ -51,12 +51,12 @@ class FeedbackButton(
         match: re.Match[str],
         /,
     ) -> FeedbackButton:
-        return cls(int(match["id"]), match["vote"])
+        return cls(int(match["id"]), "up" if match["vote"] == "up" else "down")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             await _service(interaction).feedback(
-                self.answer_id, str(interaction.user.id), VOTES[self.vote]
+                self.answer_id, str(interaction.user.id), self.vote
             )
             if self.vote == "down":  # the vote is kept; a reason is optional, asked after
                 view = discord.ui.View(timeout=None)
@@ -157,7 +157,7 @@ async def on_reason_submitted(interaction: discord.Interaction) -> None:
     try:
         reason = _submitted_value(list(data.get("components", [])), REASON_FIELD)
         await _service(interaction).feedback(
-            int(match["id"]), str(interaction.user.id), -1, reason or None
+            int(match["id"]), str(interaction.user.id), "down", reason or None
         )
         await send_ephemeral(interaction, "Thanks — the admins will see your reason.")
     except Exception as exc:

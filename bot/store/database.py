@@ -18,20 +18,11 @@ from bot.core.answering.answers import Answer, Citation, Evidence, Turn
 from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.diff import KnowledgeDiff, Snapshot
 from bot.core.articles.models import Article, KnowledgeBase
+from bot.core.requests import AskedBy
 from bot.errors import StoreError
 from bot.store.migrations import SCHEMA_VERSION, SchemaTooNew, migrate
 
 BUSY_TIMEOUT_MS = 5_000
-
-
-class AskedBy(BaseModel):
-    """Who asked, and where (all optional: the CLI has no channel)."""
-
-    source: str = "cli"
-    user_id: str | None = None
-    channel_id: str | None = None
-    guild_id: str | None = None
-    conversation_id: str | None = None
 
 
 class StoreStats(BaseModel):
@@ -149,9 +140,9 @@ class Store:
         try:
             cursor = await self._db.execute(
                 """INSERT INTO answers (question, answer, abstained, reason, query_terms,
-                   context_terms, evidence, source, user_id, channel_id, guild_id,
-                   conversation_id, index_version, latency_ms)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   context_terms, carried_terms, evidence, source, user_id, channel_id,
+                   guild_id, conversation_id, index_version, latency_ms)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     answer.question,
                     answer.answer,
@@ -159,6 +150,7 @@ class Store:
                     answer.reason,
                     json.dumps(answer.query_terms),
                     json.dumps(answer.context_terms),
+                    json.dumps(answer.carried_terms),
                     json.dumps([e.model_dump() for e in answer.evidence]),
                     asked_by.source,
                     asked_by.user_id,
@@ -212,6 +204,7 @@ class Store:
             evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
             query_terms=json.loads(row["query_terms"]),
             context_terms=json.loads(row["context_terms"]),
+            carried_terms=json.loads(row["carried_terms"]),
             index_version=row["index_version"],
             answer_id=row["id"],
             latency_ms=row["latency_ms"],
@@ -222,10 +215,11 @@ class Store:
             row = await cur.fetchone()
         return await self._answer_from_row(row) if row else None
 
-    async def latest_answer(self, *, channel_id: str) -> Answer | None:
-        """The most recent answer given in a channel or thread."""
+    async def latest_answer(self, *, channel_id: str | None) -> Answer | None:
+        """The most recent answer given in a channel or thread (None: asked outside any channel,
+        as on the command line)."""
         async with self._db.execute(
-            "SELECT * FROM answers WHERE channel_id = ? ORDER BY id DESC LIMIT 1", (channel_id,)
+            "SELECT * FROM answers WHERE channel_id IS ? ORDER BY id DESC LIMIT 1", (channel_id,)
         ) as cur:
             row = await cur.fetchone()
         return await self._answer_from_row(row) if row else None

@@ -91,8 +91,13 @@ def _admin_loop() -> str:
         """
 
 
+def _carried_terms() -> str:
+    """The terms a follow-up borrowed, apart from those it hands on ("Why this answer?")."""
+    return "ALTER TABLE answers ADD COLUMN carried_terms TEXT NOT NULL DEFAULT '[]';"
+
+
 # Each function returns the SQL of one step; append new steps, never edit old ones.
-MIGRATIONS: list[Callable[[], str]] = [_initial, _admin_loop]
+MIGRATIONS: list[Callable[[], str]] = [_initial, _admin_loop, _carried_terms]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

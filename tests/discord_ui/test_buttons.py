@@ -65,6 +65,21 @@ async def test_button_for_an_unknown_answer_says_so_privately(harness: DiscordHa
     assert exchange.last.ephemeral and "No answer #999" in exchange.last.text
 
 
+async def test_why_names_carried_over_terms_only_for_a_follow_up(harness: DiscordHarness) -> None:
+    """A first question's "Why this answer?" says nothing about carried-over terms; a
+    follow-up's lists the terms it borrowed from the previous turn."""
+    first = await harness.say("Who is Armenia's defence minister?", mention_bot=True)
+    thread_id = int(first.calls[0].path.split("/")[4])
+    (first_id,) = [i for i in first.last.custom_ids if i.startswith("kb:why:")]
+    why_first = await harness.click(first_id)
+    assert "carried over" not in why_first.last.text
+    follow_up = await harness.say("What exhibition did he attend?", channel_id=thread_id)
+    (follow_id,) = [i for i in follow_up.last.custom_ids if i.startswith("kb:why:")]
+    why_follow_up = await harness.click(follow_id)
+    assert "Terms carried over from the conversation: " in why_follow_up.last.text
+    assert "`karapetyan`" in why_follow_up.last.text
+
+
 async def test_thumbs_down_offers_an_optional_reason_that_admins_see_in_gaps(
     harness: DiscordHarness, db: sqlite3.Connection
 ) -> None:

@@ -102,14 +102,14 @@ async def test_the_bot_watches_when_the_setting_is_on(knowledge_dir: Path, db_pa
     settings = Settings(  # type: ignore[call-arg]
         knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None, watch=True
     )
-    bot = create_bot(settings)
-    await bot._async_setup_hook()  # what login does first, without the network
-    await bot.setup_hook()
-    reports = Reports()
-    bot.service.reload_listeners.append(reports.heard)
-    await asyncio.sleep(0.5)  # the watcher is armed once awatch has started
-    (knowledge_dir / "new.md").write_text("New\n\nA new article about tides.\n")
-    await wait_for(reports, 1)
-    assert reports[0].action == "watch" and reports[0].diff.articles_added == ["new.md"]
-    await bot.close()
-    assert bot._watcher is not None and bot._watcher.done()
+    # `async with` does the loop-bound set-up login would do first, without the network.
+    async with create_bot(settings) as bot:
+        await bot.setup_hook()
+        reports = Reports()
+        bot.service.reload_listeners.append(reports.heard)
+        await asyncio.sleep(0.5)  # the watcher is armed once awatch has started
+        (knowledge_dir / "new.md").write_text("New\n\nA new article about tides.\n")
+        await wait_for(reports, 1)
+        assert reports[0].action == "watch" and reports[0].diff.articles_added == ["new.md"]
+        await bot.close()
+        assert bot._watcher is not None and bot._watcher.done()

@@ -58,7 +58,10 @@ class Answer(BaseModel):
     evidence: list[Evidence] = []
     query_terms: list[str] = []
     context_terms: list[str] = Field(
-        default=[], description="terms borrowed from the previous turn for a follow-up"
+        default=[], description="terms this turn hands on to a follow-up"
+    )
+    carried_terms: list[str] = Field(
+        default=[], description="terms borrowed from the previous turn (empty unless a follow-up)"
     )
     corrections: list[Correction] = Field(
         default=[], description="misspelt words matched to the knowledge base's own"

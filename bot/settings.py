@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     answer_in_dms: bool = True
     log_level: str = "INFO"
 
+    watch: bool = Field(default=False, description="reload when the knowledge folder changes")
+    admin_channel_id: int | None = Field(
+        default=None, description="channel for reload reports and the daily gaps digest"
+    )
+    versions_keep: int = Field(default=20, gt=0, description="knowledge base versions kept")
+
     @property
     def cache_dir(self) -> Path:
         return self.index_cache_dir or self.db_path.parent / "index"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.db_path.parent / "versions"

@@ -82,8 +82,22 @@ CREATE TABLE articles (
         """
 
 
+def _admin_loop() -> str:
+    """Which admin action a reload came from; the reason a user gave with a 👎."""
+    return """
+        ALTER TABLE reloads ADD COLUMN action TEXT NOT NULL DEFAULT 'reload';
+        ALTER TABLE feedback ADD COLUMN reason TEXT;
+        CREATE INDEX answers_created ON answers(created_at);
+        """
+
+
+def _carried_terms() -> str:
+    """The terms a follow-up borrowed, apart from those it hands on ("Why this answer?")."""
+    return "ALTER TABLE answers ADD COLUMN carried_terms TEXT NOT NULL DEFAULT '[]';"
+
+
 # Each function returns the SQL of one step; append new steps, never edit old ones.
-MIGRATIONS: list[Callable[[], str]] = [_initial]
+MIGRATIONS: list[Callable[[], str]] = [_initial, _admin_loop, _carried_terms]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

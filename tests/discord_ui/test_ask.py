@@ -101,7 +101,7 @@ async def test_cooldown_refuses_extra_questions_privately(make_harness: HarnessF
 async def test_kb_shows_status(harness: DiscordHarness) -> None:
     """/kb reports articles, passages, the index version and answers served."""
     await harness.slash("ask", question="Who is Armenia's defence minister?")
-    exchange = await harness.slash("kb")
+    exchange = await harness.slash("kb status")
     text = exchange.last.text
     assert "Articles\n1" in text and "Passages" in text and "Index version" in text
     assert "Answers served\n1" in text
@@ -114,5 +114,5 @@ async def test_kb_says_when_the_embedding_model_is_missing(
     harness = await make_harness(embedding_model=str(tmp_path / "no-model"))
     answered = await harness.slash("ask", question="Who is Armenia's defence minister?")
     assert "Karapetyan" in answered.last.text
-    text = (await harness.slash("kb")).last.text
+    text = (await harness.slash("kb status")).last.text
     assert "Embeddings" in text and "python -m bot model install" in text

@@ -24,7 +24,8 @@ from bot.core.engine import Engine
 from bot.core.requests import AskedBy
 from bot.core.text.analysis import analyze
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
-from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base
+from bot.knowledge.background import VectorJob, VectorProgress
+from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base, start_vectors
 from bot.knowledge.versions import Version, VersionStore, manifest_id
 from bot.results import (
     VOTE_VALUES,
@@ -47,6 +48,7 @@ __all__ = [
     "KbStatus",
     "QAService",
     "ReloadReport",
+    "VectorProgress",
     "Version",
     "parse_since",
 ]
@@ -56,6 +58,9 @@ MAX_REASON_CHARS = 300  # a 👎 reason is a hint for the admins, not an essay
 
 # Told of every reload, done or refused (admin notifications); must not raise.
 ReloadListener = Callable[[ReloadReport], Awaitable[None]]
+
+# Told how far the passage vectors are while `index` waits for them.
+VectorListener = Callable[[VectorProgress], None]
 
 
 # CSI (`ESC [ 31m`) and OSC (`ESC ] 0;title BEL`) sequences; a lone ESC is a control char.
@@ -163,6 +168,7 @@ class QAService:
         )
         self.reload_listeners: list[ReloadListener] = []
         self.admin = AdminService(self)  # the admin loop, built on this service
+        self._vectors: VectorJob | None = None  # the engine's passage vectors, if pending
 
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
@@ -172,10 +178,15 @@ class QAService:
         return service
 
     @classmethod
-    async def index(cls, settings: Settings, actor: str | None = "cli") -> ReloadReport:
+    async def index(
+        cls,
+        settings: Settings,
+        actor: str | None = "cli",
+        on_vectors: VectorListener | None = None,
+    ) -> ReloadReport:
         """Validate and index the knowledge folder, bring the store in line, record it as a
         reload (and the folder as a version) and report what changed since the store's last
-        build (nothing keeps serving).
+        build (nothing keeps serving). Waits for the passage vectors, telling `on_vectors`.
 
         KnowledgeError when nothing usable loaded, as at start-up.
         """
@@ -185,8 +196,9 @@ class QAService:
             engine = service.engine
             kb = engine.kb
             change = await asyncio.to_thread(lambda: diff(before, Snapshot.of(kb)))
+            await service.wait_for_vectors(on_vectors)
             report = _loaded("Indexed", engine, change, started, actor=actor, action="index")
-            report.embedding = dense_notice(engine, settings)
+            report.embedding = dense_notice(engine, settings, service._vectors)
             report.version = await service._record_version("index", actor, change.summary())
             await service._record(report)
         return report
@@ -209,16 +221,43 @@ class QAService:
             raise
         try:
             kb = await loading
-            engine = await asyncio.to_thread(build_engine, kb, settings)
+            engine = await asyncio.to_thread(build_engine, kb, settings, background=True)
             before = await store.snapshot(with_passages=passages_before)
             await store.sync_knowledge(kb, before)
         except BaseException:
             await store.close()
             raise
-        return cls(settings, store, engine), before
+        service = cls(settings, store, engine)
+        service._vectors = start_vectors(engine, settings)
+        return service, before
 
     async def close(self) -> None:
+        if self._vectors is not None:  # stop the background embedding (it saves its work)
+            await asyncio.to_thread(self._vectors.join)
         await self.store.close()
+
+    # --- passage vectors (computed in the background after each build) --------
+
+    @property
+    def vectors(self) -> VectorProgress | None:
+        """How far the current engine's passage vectors are (None: none being computed)."""
+        job = self._vectors
+        if job is None or job.semantics is not self._engine.semantics:
+            return None
+        return job.progress
+
+    async def wait_for_vectors(
+        self, on_progress: VectorListener | None = None, every: float = 1.0
+    ) -> VectorProgress | None:
+        """Until the current engine's passage vectors are ready (or the job ended), telling
+        `on_progress` every `every` seconds; questions are answered meanwhile."""
+        while (job := self._vectors) is not None and job.semantics is self._engine.semantics:
+            done = await asyncio.to_thread(job.wait, every)
+            if on_progress is not None:
+                on_progress(job.progress)
+            if done:
+                return job.progress
+        return None
 
     async def __aenter__(self) -> QAService:
         return self
@@ -356,7 +395,7 @@ class QAService:
         old = self._engine
         try:
             kb = await asyncio.to_thread(load_knowledge_base, self.settings)
-            engine = await asyncio.to_thread(build_engine, kb, self.settings)
+            engine = await asyncio.to_thread(build_engine, kb, self.settings, background=True)
         except Exception as exc:  # a bug, too, must leave the old index serving, recorded
             reason = str(exc)
             if not isinstance(exc, KnowledgeError):
@@ -379,6 +418,7 @@ class QAService:
         await self.store.sync_knowledge(kb, old_snapshot)
         self._engine = engine  # the swap: one reference assignment
         self._loaded_at = datetime.now(UTC)
+        self._supersede_vectors(engine)
         report = _loaded("Reloaded", engine, change, started, actor=actor, action=action)
         report.version = await self._record_version(action, actor, change.summary())
         await self._record(report)
@@ -388,6 +428,15 @@ class QAService:
         del old
         await asyncio.to_thread(retiring.clear)
         return report
+
+    def _supersede_vectors(self, engine: Engine) -> None:
+        """Cancel the replaced engine's vector job; the new one starts once it has stopped
+        (and saved what it had), so no two run at once and nothing is embedded twice."""
+        old = self._vectors
+        if old is not None:
+            old.cancel()
+        # A finished or cancelled job is kept when there is nothing new: close() joins it.
+        self._vectors = start_vectors(engine, self.settings, after=old) or old
 
     async def _record_version(self, action: str, actor: str | None, summary: str) -> str | None:
         """Snapshot the folder just loaded as a version; return its id (None if it failed)."""
@@ -438,5 +487,11 @@ class QAService:
             feedback_down=stats.feedback_down,
             last_reload_at=stats.last_reload_at,
             last_reload_outcome=stats.last_reload_outcome,
-            embedding=dense_notice(engine, self.settings),
+            embedding=await self._vector_notice(engine),
         )
+
+    async def _vector_notice(self, engine: Engine) -> str:
+        job = self._vectors
+        if job is not None and not job.planned.is_set():  # just started: let it read its cache
+            await asyncio.to_thread(job.planned.wait, 2.0)
+        return dense_notice(engine, self.settings, job)

@@ -23,7 +23,7 @@ from bot.errors import BotError, ConfigError, KnowledgeError
 from bot.evaluation.dataset import read_rows
 from bot.evaluation.protocol import evaluate
 from bot.results import SearchReport
-from bot.service import QAService, parse_since
+from bot.service import QAService, VectorProgress, parse_since
 from bot.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -253,7 +253,16 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _index(args: argparse.Namespace, settings: Settings) -> int:
-    report = await QAService.index(settings, actor="cli")
+    shown: list[int] = []
+
+    def progress(vectors: VectorProgress) -> None:
+        # On stderr, a line per 10 % at most: stdout stays the report (and valid JSON).
+        step = 10 * vectors.done // max(vectors.total, 1)
+        if vectors.state == "embedding" and (not shown or step > shown[-1]):
+            shown.append(step)
+            _emit(sys.stderr, f"Embedding passages: {vectors.line()}")
+
+    report = await QAService.index(settings, actor="cli", on_vectors=progress)
     _emit(
         sys.stdout,
         render.dumps(report.model_dump(mode="json"))

@@ -23,7 +23,12 @@ from bot.core.answering.followup import (
 from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
-from bot.core.retrieval.dense import Semantics, reciprocal_rank_fusion
+from bot.core.retrieval.dense import (
+    Semantics,
+    passage_text,
+    reciprocal_rank_fusion,
+    top_by_cosine,
+)
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import Speller
@@ -288,22 +293,18 @@ class Engine:
         extra: Sequence[str],
         k: int,
         question_vector: np.ndarray | None = None,
+        passage_vectors: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         """The best k (passage position, BM25 score) pairs, best first.
 
-        With a question vector and passage vectors, BM25's ranking is fused with the nearest
-        passages by cosine (reciprocal-rank fusion), so a question sharing few words with its
-        passage still finds it; the scores stay BM25's.
+        With a question vector and passage vectors (the snapshot the question read), BM25's
+        ranking is fused with the nearest passages by cosine (reciprocal-rank fusion), so a
+        question sharing few words with its passage still finds it; the scores stay BM25's.
         """
         tuning = self.config.tuning.semantic
-        if (
-            question_vector is None
-            or self.semantics is None
-            or self.semantics.passage_vectors is None
-            or tuning.dense_weight <= 0
-        ):
+        if question_vector is None or passage_vectors is None or tuning.dense_weight <= 0:
             return self._bm25_ranked(terms, extra, k)
-        nearest = self.semantics.nearest_passages(question_vector, tuning.dense_candidates)
+        nearest = top_by_cosine(question_vector, passage_vectors, tuning.dense_candidates)
         if not terms and not extra:
             return []
         scores = self._scores(terms, extra)
@@ -434,9 +435,12 @@ class Engine:
         # the question alone is no fair measure of meaning, so it is answered lexically.
         semantics = self.semantics if not borrowed else None
         vector = semantics.vectors([question])[0] if semantics is not None else None
+        # One snapshot per question: vectors published meanwhile serve the next question.
+        dense = semantics.passage_vectors if semantics is not None else None
+        ranked = self._ranked(terms, borrowed, self.config.tuning.candidates, vector, dense)
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
-            for i, score in self._ranked(terms, borrowed, self.config.tuning.candidates, vector)
+            for i, score in ranked
         ]
         corrections = []
         if fixes:
@@ -457,22 +461,37 @@ class Engine:
                 return [float(x) for x in semantics.similarities(question_vector, texts)]
 
         draft = self.composer.compose(question, terms, candidates, borrowed, similarity)
-        return self._with_similarities(draft, candidates, vector), corrections
+        return self._with_similarities(draft, candidates, vector, dense), corrections
 
     def _with_similarities(
-        self, draft: Draft, candidates: Sequence[Candidate], vector: np.ndarray | None
+        self,
+        draft: Draft,
+        candidates: Sequence[Candidate],
+        vector: np.ndarray | None,
+        dense: np.ndarray | None,
     ) -> Draft:
-        """Each evidence passage's cosine with the question, for "Why this answer?"."""
+        """Each evidence passage's cosine with the question, for "Why this answer?".
+
+        While the passage vectors are being computed, the few evidence passages are embedded
+        now (and kept in the model's bounded text cache).
+        """
         semantics = self.semantics
-        if vector is None or semantics is None or semantics.passage_vectors is None:
+        if vector is None or semantics is None:
             return draft
-        docs = {c.passage.id: c.doc for c in candidates if c.doc is not None}
+        docs = {c.passage.id: (c, c.doc) for c in candidates if c.doc is not None}
+        found = [docs[e.passage_id] for e in draft.evidence if e.passage_id in docs]
+        cited = [c for c, _ in found]
+        if not cited or (dense is None and not semantics.pending):
+            return draft  # no vectors to come (past the size limit): not worth a pass each
+        if dense is not None:
+            rows = dense[[doc for _, doc in found]].astype(np.float32)
+        else:
+            rows = semantics.vectors([passage_text(c.article.title, c.passage.text) for c in cited])
+        cosines = {c.passage.id: float(row @ vector) for c, row in zip(cited, rows, strict=True)}
         evidence = []
         for e in draft.evidence:
-            doc = docs.get(e.passage_id)
-            if doc is not None:
-                cosine = float(semantics.passage_vectors[doc].astype(np.float32) @ vector)
-                e = e.model_copy(update={"similarity": round(cosine, 3)})
+            if e.passage_id in cosines:
+                e = e.model_copy(update={"similarity": round(cosines[e.passage_id], 3)})
             evidence.append(e)
         return replace(draft, evidence=evidence)
 

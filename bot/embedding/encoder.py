@@ -15,7 +15,15 @@ MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 class OnnxEncoder:
     """Texts → unit-length float32 vectors (batch × 384); satisfies bot.core's `Encoder`."""
 
-    def __init__(self, folder: Path, *, quantized: bool = True, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        quantized: bool = True,
+        threads: int | None = None,
+        spinning: bool = True,
+    ) -> None:
+        """`spinning=False`: idle pool threads sleep instead of spinning (background work)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -31,6 +39,8 @@ class OnnxEncoder:
         options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        if not spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(graph), options, providers=["CPUExecutionProvider"]
         )

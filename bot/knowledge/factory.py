@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import Iterator
@@ -11,13 +12,14 @@ from pathlib import Path
 from bot.core.articles.loader import load_knowledge
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig, knowledge_version
-from bot.core.retrieval.dense import Semantics
+from bot.core.retrieval.dense import Encoder, Semantics
 from bot.core.retrieval.index import BM25Index
 from bot.core.storage.atomic import prune_stale_partials
-from bot.embedding import shared_encoder
+from bot.embedding import model_dir, shared_encoder
 from bot.errors import KnowledgeError
+from bot.knowledge.background import VectorJob
 from bot.knowledge.parse_cache import PARSE_CACHE_NAME, ParseCache
-from bot.knowledge.vectors import cache_file, passage_vectors
+from bot.knowledge.vectors import cache_file, passage_vectors, plan_vectors, save_vectors
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,10 +74,16 @@ def load_knowledge_base(settings: Settings, *, use_cache: bool = True) -> Knowle
     return kb
 
 
-def build_engine(kb: KnowledgeBase, settings: Settings, *, use_cache: bool = True) -> Engine:
-    """Index `kb` (or load its persisted index, keyed by content hash) into an Engine."""
+def build_engine(
+    kb: KnowledgeBase, settings: Settings, *, use_cache: bool = True, background: bool = False
+) -> Engine:
+    """Index `kb` (or load its persisted index, keyed by content hash) into an Engine.
+
+    `background`: passage vectors the cache lacks are left to `start_vectors` (the engine
+    answers without the dense path until they are published); else computed now.
+    """
     with _collector_paused():
-        return _build_engine(kb, settings, use_cache=use_cache)
+        return _build_engine(kb, settings, use_cache=use_cache, background=background)
 
 
 def embedding_notice(settings: Settings) -> str:
@@ -86,12 +94,14 @@ def embedding_notice(settings: Settings) -> str:
 
 
 def build_semantics(
-    kb: KnowledgeBase, settings: Settings, *, use_cache: bool = True
+    kb: KnowledgeBase, settings: Settings, *, use_cache: bool = True, background: bool = False
 ) -> Semantics | None:
     """The embedding model and the passage vectors (None: lexical only, said once in the log).
 
     Past `dense_max_passages` no passage is embedded (minutes per 10k passages on 2 cores):
     the model still re-ranks each question's candidates and informs abstention.
+    `background`: vectors are taken from the cache only if it has every passage; otherwise
+    the Semantics is `pending` until a `VectorJob` publishes them.
     """
     state = shared_encoder(
         settings.embedding_model, settings.models_dir, settings.embedding_precision == "int8"
@@ -101,26 +111,76 @@ def build_semantics(
     if len(kb.passages) > settings.dense_max_passages:
         return Semantics(state.encoder)
     path = cache_file(settings.cache_dir, state.encoder) if use_cache else None
-    return Semantics(state.encoder, passage_vectors(kb, state.encoder, path))
+    if not background:
+        return Semantics(state.encoder, passage_vectors(kb, state.encoder, path))
+    plan = plan_vectors(kb, state.encoder.dimension, path)
+    if plan.missing:
+        return Semantics(state.encoder, pending=True)
+    if plan.stale:
+        save_vectors(plan)  # drop the vectors of passages gone since
+    return Semantics(state.encoder, plan.vectors)
 
 
-def dense_notice(engine: Engine, settings: Settings) -> str:
+@functools.lru_cache(maxsize=2)
+def _background_encoder(folder: Path, quantized: bool) -> Encoder:
+    """A session of its own for background embedding, made on (and so niced like) the job's
+    thread, with idle threads that sleep: questions keep the shared session to themselves."""
+    from bot.embedding.encoder import OnnxEncoder
+
+    return OnnxEncoder(folder, quantized=quantized, spinning=False)
+
+
+def start_vectors(
+    engine: Engine, settings: Settings, *, use_cache: bool = True, after: VectorJob | None = None
+) -> VectorJob | None:
+    """Start computing `engine`'s pending passage vectors in the background (None: nothing
+    to compute). `after`: a superseded job to wait for (cancel it first)."""
+    semantics = engine.semantics
+    folder = model_dir(settings.embedding_model, settings.models_dir)
+    if semantics is None or not semantics.pending or folder is None:
+        return None
+    quantized = settings.embedding_precision == "int8"
+    path = cache_file(settings.cache_dir, semantics.encoder) if use_cache else None
+    return VectorJob(
+        engine.kb,
+        semantics,
+        lambda: _background_encoder(folder, quantized),
+        path,
+        after=after,
+    ).start()
+
+
+def dense_notice(engine: Engine, settings: Settings, job: VectorJob | None = None) -> str:
+    """The model's state and the passage vectors' progress (`job`: the one computing them)."""
     semantics = engine.semantics
     if semantics is None:
         return embedding_notice(settings)
-    if semantics.passage_vectors is None:
+    vectors = semantics.passage_vectors
+    if vectors is not None:
+        n = len(vectors)
+        return f"{embedding_notice(settings)}; vectors: {n:,} / {n:,} passages (100 %)"
+    if not semantics.pending:
         return (
             f"{embedding_notice(settings)}; dense retrieval off: {engine.passage_count:,} "
             f"passages > BOT_DENSE_MAX_PASSAGES={settings.dense_max_passages:,}"
         )
-    return f"{embedding_notice(settings)}; {len(semantics.passage_vectors):,} passage vectors"
+    progress = job.progress if job is not None and job.semantics is semantics else None
+    if progress is None or progress.state in {"cancelled", "failed"}:
+        why = "failed (see the log)" if progress is not None else "not being computed"
+        return f"{embedding_notice(settings)}; passage vectors {why}: dense retrieval off"
+    return (
+        f"{embedding_notice(settings)}; {progress.line()}, dense retrieval on when complete "
+        "(lexical until then)"
+    )
 
 
-def _build_engine(kb: KnowledgeBase, settings: Settings, *, use_cache: bool) -> Engine:
+def _build_engine(
+    kb: KnowledgeBase, settings: Settings, *, use_cache: bool, background: bool
+) -> Engine:
     config = engine_config(settings)
     version = knowledge_version(kb, config)
     cache = settings.cache_dir / f"{version}.npz"
-    semantics = build_semantics(kb, settings, use_cache=use_cache)
+    semantics = build_semantics(kb, settings, use_cache=use_cache, background=background)
     if use_cache and cache.is_file():
         try:
             index = BM25Index.load(cache)

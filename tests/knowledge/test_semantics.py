@@ -84,7 +84,8 @@ def test_the_dense_path_finds_a_passage_that_shares_no_word_with_the_question(
     vector = semantics.vectors([question])[0]
     terms = analyze(question, names=False)
     lexical = [engine.kb.passages[i].text for i, _ in engine._ranked(terms, [], 3)]
-    fused = [engine.kb.passages[i].text for i, _ in engine._ranked(terms, [], 3, vector)]
+    dense = semantics.passage_vectors
+    fused = [engine.kb.passages[i].text for i, _ in engine._ranked(terms, [], 3, vector, dense)]
     assert not any("Etna" in t for t in lexical)
     assert any("Etna" in t for t in fused)
 

@@ -47,11 +47,18 @@ def reciprocal_rank_fusion(
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-class Semantics:
-    """An encoder plus the knowledge base's passage vectors (if computed), with a text cache.
+def passage_text(title: str, text: str) -> str:
+    """What is embedded for a passage: its article title counts, as it does for BM25."""
+    return f"{title}. {text}"
 
-    `passage_vectors` rows follow the knowledge base's passages; None: no dense path (not
-    computed, or the knowledge base is larger than the configured limit).
+
+class Semantics:
+    """An encoder plus the knowledge base's passage vectors (once computed), with a text cache.
+
+    `passage_vectors` rows follow the knowledge base's passages; None: no dense path (not yet
+    computed — a background job publishes them — or the knowledge base is larger than the
+    configured limit). The matrix is published whole, once, by one reference assignment and
+    never written to after: a question reads the reference once and keeps that snapshot.
     """
 
     def __init__(
@@ -59,28 +66,57 @@ class Semantics:
         encoder: Encoder,
         passage_vectors: np.ndarray | None = None,
         cache_size: int = 50_000,
+        *,
+        pending: bool = False,
     ) -> None:
+        """`pending`: passage vectors are being computed and will be published."""
         self.encoder = encoder
-        self.passage_vectors = passage_vectors
+        self._passage_vectors = _frozen(passage_vectors)
+        self.pending = pending and passage_vectors is None
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
 
+    @property
+    def passage_vectors(self) -> np.ndarray | None:
+        return self._passage_vectors
+
+    def publish(self, passage_vectors: np.ndarray) -> None:
+        """Switch the dense path on: questions asked from now on see the full matrix."""
+        self._passage_vectors = _frozen(passage_vectors)
+        self.pending = False
+
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of `texts`; a text seen before is not embedded again."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            if len(self._cache) + len(missing) > self._cache_size:
-                self._cache.clear()  # simple and bounded; a warm cache refills in seconds
-            for text, vector in zip(missing, self.encoder.encode(missing), strict=True):
-                self._cache[text] = vector
+        """Unit vectors of `texts`; a text seen before is not embedded again.
+
+        Questions run on several threads at once: the cache is only read, grown by one
+        update, or replaced whole (bounded), so a lookup never sees a half-made entry.
+        """
         if not texts:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32)
-        return np.vstack([self._cache[t] for t in texts])
+        cache = self._cache
+        found = {t: v for t in set(texts) if (v := cache.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            made = dict(zip(missing, self.encoder.encode(missing), strict=True))
+            found.update(made)
+            if len(cache) + len(made) > self._cache_size:
+                self._cache = made  # simple and bounded; a warm cache refills in seconds
+            else:
+                cache.update(made)
+        return np.vstack([found[t] for t in texts])
 
     def similarities(self, question: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         return self.vectors(texts) @ question
 
     def nearest_passages(self, question: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if self.passage_vectors is None:
+        vectors = self._passage_vectors
+        if vectors is None:
             return []
-        return top_by_cosine(question, self.passage_vectors, k)
+        return top_by_cosine(question, vectors, k)
+
+
+def _frozen(vectors: np.ndarray | None) -> np.ndarray | None:
+    """The matrix made read-only: a published snapshot is never changed in place."""
+    if vectors is not None:
+        vectors.flags.writeable = False
+    return vectors

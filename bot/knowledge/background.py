@@ -1,0 +1,157 @@
+"""Passage vectors computed in the background after a build, published once complete.
+
+A build serves at once (BM25, and the model re-ranking each question's candidates); a
+`VectorJob` embeds the passages the vector cache does not have yet on a worker thread at a
+lower CPU priority, saves them beside the index and then publishes the full matrix to the
+engine's `Semantics` in one reference assignment, which switches the dense path on. A
+reload supersedes the job (cancelled; the next one starts when it has stopped and saved its
+partial work, so nothing is embedded twice); the service's close stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from bot.core.articles.models import KnowledgeBase
+from bot.core.retrieval.dense import Encoder, Semantics
+from bot.knowledge.vectors import plan_vectors, save_vectors
+
+log = logging.getLogger(__name__)
+
+CHUNK = 16  # passages per step: a cancel is seen within one step (~0.1-0.5 s)
+SAVE_EVERY_S = 60.0  # partial work saved this often, so a killed process keeps most of it
+NICENESS = 10  # added to the worker thread's nice value (Linux schedules threads apart)
+
+State = Literal["waiting", "embedding", "ready", "cancelled", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class VectorProgress:
+    """How far the passage vectors are (`done` counts rows reused from the cache too)."""
+
+    done: int
+    total: int
+    state: State
+
+    def line(self) -> str:
+        percent = 100 * self.done // self.total if self.total else 100
+        return f"vectors: {self.done:,} / {self.total:,} passages ({percent} %)"
+
+
+def _lower_priority() -> None:
+    """Nice the calling thread only: questions keep their priority. Threads it starts
+    (onnxruntime's pool, if made here) inherit it."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
+
+
+class VectorJob:
+    """Embed `kb`'s passages not in the cache at `path`, then publish them to `semantics`.
+
+    `encoder` is called on the worker thread (a session of its own, made at low priority).
+    `after`: a superseded job this one waits for (it saves its partial work when stopping).
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        semantics: Semantics,
+        encoder: Callable[[], Encoder],
+        path: Path | None,
+        *,
+        after: VectorJob | None = None,
+    ) -> None:
+        self.kb = kb
+        self.semantics = semantics
+        self._encoder = encoder
+        self._path = path
+        self._after = after
+        self._cancel = threading.Event()
+        self.planned = threading.Event()  # `progress` counts the rows the cache had
+        self._finished = threading.Event()
+        self._done = 0
+        self._total = len(kb.passages)
+        self._state: State = "waiting"
+        self._thread = threading.Thread(target=self._run, name="passage-vectors", daemon=True)
+
+    def start(self) -> VectorJob:
+        self._thread.start()
+        return self
+
+    @property
+    def progress(self) -> VectorProgress:
+        return VectorProgress(self._done, self._total, self._state)
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next step (it saves what it has)."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until the job has finished (ready, cancelled or failed); False on timeout."""
+        return self._finished.wait(timeout)
+
+    def join(self) -> None:
+        """Stop the job and wait for its thread to end (blocking: call off the event loop)."""
+        self.cancel()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            if self._after is not None:
+                self._after.join()
+                self._after = None  # the superseded job (and its knowledge base) can go
+            _lower_priority()
+            self._state = self._embed()
+        except Exception:  # the bot answers on without the dense path; said in the status
+            log.exception("computing the passage vectors failed")
+            self._state = "failed"
+        finally:
+            self.planned.set()
+            self._finished.set()
+
+    def _embed(self) -> State:
+        if self._cancel.is_set():
+            return "cancelled"
+        plan = plan_vectors(self.kb, self.semantics.encoder.dimension, self._path)
+        self._done = plan.total - len(plan.missing)
+        self._state = "embedding"
+        self.planned.set()
+        encoder = self._encoder() if plan.missing else None
+        started = saved = time.perf_counter()
+        for n in range(0, len(plan.missing), CHUNK):
+            if self._cancel.is_set():
+                if n:
+                    save_vectors(plan, done=n)
+                log.info("passage vectors cancelled at %d / %d", self._done, plan.total)
+                return "cancelled"
+            assert encoder is not None
+            rows = plan.missing[n : n + CHUNK]
+            vectors = encoder.encode([plan.texts[i] for i in rows])
+            plan.vectors[rows] = vectors.astype(np.float16)
+            self._done += len(rows)
+            if time.perf_counter() - saved > SAVE_EVERY_S:
+                save_vectors(plan, done=n + len(rows))
+                saved = time.perf_counter()
+        if plan.missing or plan.stale:
+            save_vectors(plan)
+        self.semantics.publish(plan.vectors)
+        log.info(
+            "passage vectors ready: %d embedded, %d from the cache (%.1f s)",
+            len(plan.missing),
+            plan.total - len(plan.missing),
+            time.perf_counter() - started,
+        )
+        return "ready"

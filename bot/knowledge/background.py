@@ -31,7 +31,7 @@ CHUNK = 16  # passages per step: a cancel is seen within one step (~0.1-0.5 s)
 SAVE_EVERY_S = 60.0  # partial work saved this often, so a killed process keeps most of it
 NICENESS = 10  # added to the worker thread's nice value (Linux schedules threads apart)
 
-State = Literal["waiting", "embedding", "ready", "cancelled", "failed"]
+State = Literal["waiting", "embedding", "cancelling", "ready", "cancelled", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,8 @@ class VectorJob:
 
     @property
     def progress(self) -> VectorProgress:
-        return VectorProgress(self._done, self._total, self._state)
+        stopping = self._cancel.is_set() and not self._finished.is_set()
+        return VectorProgress(self._done, self._total, "cancelling" if stopping else self._state)
 
     def cancel(self) -> None:
         """Ask the job to stop at its next step (it saves what it has)."""

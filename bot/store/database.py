@@ -1,4 +1,4 @@
-"""Answers, citations, feedback, the knowledge snapshot and reloads in one SQLite file."""
+"""The SQLite backend: answers, citations, feedback, knowledge and reloads in one file (WAL)."""
 
 from __future__ import annotations
 
@@ -11,34 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from pydantic import BaseModel
 
 from bot.core.answering.answers import Answer, Citation, Evidence, Turn
 from bot.core.articles.diff import KnowledgeDiff, Snapshot
 from bot.core.articles.models import Article, KnowledgeBase
 from bot.errors import StoreError
+from bot.store.base import AskedBy, KnowledgeState, Store, StoreStats
 from bot.store.migrations import SCHEMA_VERSION, SchemaTooNew, migrate
+from bot.store.target import DbTarget
+
+__all__ = ["AskedBy", "SqliteStore", "StoreStats"]
 
 BUSY_TIMEOUT_MS = 5_000
-
-
-class AskedBy(BaseModel):
-    """Who asked, and where (all optional: the CLI has no channel)."""
-
-    source: str = "cli"
-    user_id: str | None = None
-    channel_id: str | None = None
-    guild_id: str | None = None
-    conversation_id: str | None = None
-
-
-class StoreStats(BaseModel):
-    answers: int
-    abstained: int
-    feedback_up: int
-    feedback_down: int
-    last_reload_at: str | None = None
-    last_reload_outcome: str | None = None
 
 
 def _probe(path: Path) -> None:
@@ -84,26 +68,42 @@ def _prepare(path: Path) -> None:
         raise StoreError(f"cannot use database {path}: {exc}") from None
 
 
-class Store:
-    """One connection (one writer); every write is a short transaction committed at once."""
+def changed_articles(stored: dict[str, str], kb: KnowledgeBase) -> tuple[list[str], list[Article]]:
+    """Article ids to delete (gone or changed) and articles to insert (new or changed)."""
+    new = {a.id: a for a in kb.articles}
+    stale = [aid for aid, h in stored.items() if aid not in new or new[aid].content_hash != h]
+    fresh = [a for a in kb.articles if stored.get(a.id) != a.content_hash]
+    return stale, fresh
+
+
+class SqliteStore(Store):
+    """One connection (one writer); every write is a short transaction committed at once.
+
+    Several processes may share the file: writes that read first take the write lock up
+    front (BEGIN IMMEDIATE), so a reader never has to upgrade and fail with "locked".
+    """
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        self.target = DbTarget(backend="sqlite", path=path)
         # One write transaction at a time: coroutines share the connection, and interleaved
         # statements would commit (or roll back) each other's halves (SQLITE_MISUSE seen
         # with 200 concurrent asks and a reload's sync).
         self._writing = asyncio.Lock()
 
     @staticmethod
-    async def probe(path: Path) -> None:
+    async def probe_file(target: DbTarget) -> None:
         """StoreError now if the database cannot be opened at all (milliseconds): the slow
         integrity check of `open` can then run alongside other start-up work."""
-        await asyncio.to_thread(_probe, path)
+        assert target.path is not None
+        await asyncio.to_thread(_probe, target.path)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def connect(cls, target: DbTarget) -> SqliteStore:
         """Open (creating or migrating) the database; StoreError if it cannot be used."""
+        assert target.path is not None
+        path = target.path
         await asyncio.to_thread(_prepare, path)
         try:
             db = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -119,12 +119,6 @@ class Store:
 
     async def close(self) -> None:
         await self._db.close()
-
-    async def __aenter__(self) -> Store:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def _write(self, sql: str, params: Any = ()) -> int:
         async with self._writing:
@@ -274,21 +268,23 @@ class Store:
                 passages = {r[0]: r[1] for r in await cur.fetchall()}
         return Snapshot(articles=articles, passages=passages)
 
-    async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot) -> None:
-        """Make the articles/passages tables match `kb`, touching only what changed."""
-        new = {a.id: a for a in kb.articles}
-        stale = [
-            aid for aid, h in old.articles.items() if aid not in new or new[aid].content_hash != h
-        ]
-        fresh = [a for a in kb.articles if old.articles.get(a.id) != a.content_hash]
+    async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot | None = None) -> None:
         async with self._writing:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                async with self._db.execute("SELECT id, content_hash FROM articles") as cur:
+                    stored = {r[0]: r[1] for r in await cur.fetchall()}
+            except sqlite3.Error as exc:
+                await self._db.rollback()
+                raise StoreError(f"could not save the knowledge base snapshot ({exc})") from None
+            stale, fresh = changed_articles(stored, kb)
             await self._sync(stale, fresh)
 
     async def _sync(self, stale: list[str], fresh: list[Article]) -> None:
         try:
             await self._db.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in stale])
             await self._db.executemany(
-                "INSERT INTO articles (id, title, url, content_hash) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO articles (id, title, url, content_hash) VALUES (?, ?, ?, ?)",
                 [(a.id, a.title, a.url, a.content_hash) for a in fresh],
             )
             await self._db.executemany(
@@ -356,3 +352,47 @@ class Store:
             last_reload_at=last[0] if last else None,
             last_reload_outcome=last[1] if last else None,
         )
+
+    # --- one knowledge version across processes --------------------------------
+
+    async def publish_version(self, version: str, origin: str) -> bool:
+        async with self._writing:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                async with self._db.execute(
+                    "SELECT version FROM knowledge_state WHERE id = 1"
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None and row[0] == version:
+                    await self._db.rollback()
+                    return False
+                await self._db.execute(
+                    """INSERT INTO knowledge_state (id, version, generation, origin)
+                       VALUES (1, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET
+                       version = excluded.version, generation = generation + 1,
+                       origin = excluded.origin,
+                       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')""",
+                    (version, origin),
+                )
+                await self._db.commit()
+            except sqlite3.Error as exc:
+                await self._db.rollback()
+                raise StoreError(f"could not record the knowledge version ({exc})") from None
+            return True
+
+    async def published_version(self) -> KnowledgeState | None:
+        try:
+            async with self._db.execute(
+                "SELECT version, generation, origin, updated_at FROM knowledge_state WHERE id = 1"
+            ) as cur:
+                row = await cur.fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not read the knowledge version ({exc})") from None
+        return KnowledgeState(**dict(row)) if row else None
+
+    async def integrity(self) -> list[str]:
+        async with self._db.execute("PRAGMA integrity_check") as cur:
+            problems = [r[0] for r in await cur.fetchall() if r[0] != "ok"]
+        async with self._db.execute("PRAGMA foreign_key_check") as cur:
+            problems += [f"{r[0]} row {r[1]}: missing {r[2]}" for r in await cur.fetchall()]
+        return problems

@@ -1,0 +1,502 @@
+"""The PostgreSQL backend (asyncpg pool): the same tables and migrations as SQLite.
+
+Several bot processes share one database. Schema migrations and knowledge syncs take a
+transaction-scoped advisory lock, so processes starting together apply them once. A reload
+publishes the knowledge version in `knowledge_state` and NOTIFYs the other processes.
+
+While the server is down every call raises StoreError("storage unavailable, try again") and
+the log gets one line (and one more when it is back), never a traceback per question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+
+from bot.core.answering.answers import Answer, Citation, Evidence, Turn
+from bot.core.articles.diff import KnowledgeDiff, Snapshot
+from bot.core.articles.models import KnowledgeBase
+from bot.errors import ConfigError, StoreError
+from bot.store.base import UNAVAILABLE, AskedBy, KnowledgeState, Store, StoreStats
+from bot.store.database import changed_articles
+from bot.store.migrations import MIGRATIONS, POSTGRES, SCHEMA_VERSION, SchemaTooNew
+from bot.store.target import DbTarget, redact_url
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHANNEL = "bot_knowledge_version"
+LOCK_MIGRATE, LOCK_SYNC = 0x6B62_0001, 0x6B62_0002  # advisory lock keys ("kb" 1, 2)
+CONNECT_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 30.0
+NOW = POSTGRES.now
+
+# A connection that died while the server was down can fail on next use with
+# InternalClientError ("cannot switch to state 15", asyncpg#784), not only with the
+# usual connection errors.
+_GONE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class _OneLine(logging.Filter):
+    """asyncpg's pool logs a traceback at WARNING each time it cannot restore its floor of
+    connections while the server is down: keep the line, drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_OneLine())
+
+
+def _reason(exc: BaseException, password: str | None) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = redact_url(text)
+    return text.replace(password, "***") if password else text
+
+
+class PostgresStore(Store):
+    """A pool of connections; every write is one transaction committed before it returns."""
+
+    poll_interval = 1.0  # NOTIFY wakes followers at once; polling only covers a lost listener
+
+    def __init__(self, pool: asyncpg.Pool, target: DbTarget) -> None:
+        self._pool = pool
+        self.target = target
+        self._down = False
+        self._listener: asyncio.Task[None] | None = None
+        self._listen_conn: asyncpg.Connection | None = None
+
+    @classmethod
+    async def connect(cls, target: DbTarget, *, pool_size: int = 10) -> PostgresStore:
+        """Connect, check the login and migrate; one readable ConfigError if that fails."""
+        where = target.describe()
+        try:
+            # min_size=0: no background "floor" reconnects (a traceback each) while down;
+            # connections are opened on demand and kept while in use.
+            pool = await asyncpg.create_pool(
+                target.dsn,
+                min_size=0,
+                max_size=pool_size,
+                timeout=CONNECT_TIMEOUT_S,
+                command_timeout=COMMAND_TIMEOUT_S,
+                max_inactive_connection_lifetime=60.0,
+            )
+            async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+                await _migrate(conn)
+        except SchemaTooNew as exc:
+            raise StoreError(f"database {where}: {exc}; upgrade the bot") from None
+        except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
+            raise ConfigError(
+                f"PostgreSQL refused the login for {where} (check the user and password in "
+                "BOT_DB_URL)"
+            ) from None
+        except asyncpg.InvalidCatalogNameError:
+            raise ConfigError(f"PostgreSQL database in {where} does not exist") from None
+        except (asyncpg.ClientConfigurationError, ValueError) as exc:
+            reason = _reason(exc, target.password)
+            raise ConfigError(f"invalid PostgreSQL URL {where}: {reason}") from None
+        except (*_GONE, asyncpg.PostgresError) as exc:
+            reason = _reason(exc, target.password)
+            raise ConfigError(f"cannot use PostgreSQL at {where}: {reason}") from None
+        return cls(pool, target)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        if self._listen_conn is not None and not self._listen_conn.is_closed():
+            self._listen_conn.terminate()
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=5)
+        except (TimeoutError, *_GONE):
+            self._pool.terminate()
+
+    # --- running statements ------------------------------------------------------------
+
+    async def _run(
+        self, work: Callable[[asyncpg.Connection], Awaitable[T]], *, write: bool, what: str
+    ) -> T:
+        """Run `work` on a pooled connection (in a transaction when writing).
+
+        A dead pooled connection is replaced and the call retried once, unless it was a
+        write that may have reached the server: then the caller gets the short error and
+        nothing is shown as stored that might not be.
+        """
+        last: BaseException | None = None
+        for _attempt in range(2):
+            begun = False
+            try:
+                async with self._pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+                    if not write:
+                        result = await work(conn)
+                    else:
+                        async with conn.transaction():
+                            begun = True
+                            result = await work(conn)
+                self._back_up()
+                return result
+            except _GONE as exc:
+                last = exc
+                if write and begun:
+                    break
+            except asyncpg.PostgresError as exc:
+                raise StoreError(f"could not {what} ({_reason(exc, self.target.password)})") from None
+        assert last is not None
+        self._went_down(last)
+        raise StoreError(UNAVAILABLE)
+
+    def _went_down(self, exc: BaseException) -> None:
+        if not self._down:
+            self._down = True
+            log.warning(
+                "PostgreSQL unavailable (%s); requests get %r until it is back",
+                _reason(exc, self.target.password),
+                UNAVAILABLE,
+            )
+
+    def _back_up(self) -> None:
+        if self._down:
+            self._down = False
+            log.warning("PostgreSQL reachable again")
+
+    # --- answers -------------------------------------------------------------
+
+    async def save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
+        async def work(conn: asyncpg.Connection) -> int:
+            answer_id: int = await conn.fetchval(
+                """INSERT INTO answers (question, answer, abstained, reason, query_terms,
+                   context_terms, evidence, source, user_id, channel_id, guild_id,
+                   conversation_id, index_version, latency_ms)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                   RETURNING id""",
+                answer.question,
+                answer.answer,
+                int(answer.abstained),
+                answer.reason,
+                json.dumps(answer.query_terms),
+                json.dumps(answer.context_terms),
+                json.dumps([e.model_dump() for e in answer.evidence]),
+                asked_by.source,
+                asked_by.user_id,
+                asked_by.channel_id,
+                asked_by.guild_id,
+                asked_by.conversation_id,
+                answer.index_version,
+                answer.latency_ms,
+            )
+            if answer.citations:
+                await conn.executemany(
+                    """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
+                       quote, start, "end", score, passage_hash)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+                    [
+                        (
+                            answer_id,
+                            c.n,
+                            c.article_id,
+                            c.title,
+                            c.url,
+                            c.passage_id,
+                            c.quote,
+                            c.start,
+                            c.end,
+                            c.score,
+                            c.passage_hash,
+                        )
+                        for c in answer.citations
+                    ],
+                )
+            return answer_id
+
+        return await self._run(work, write=True, what="save the answer")
+
+    async def _answer_where(self, sql: str, *args: Any) -> Answer | None:
+        async def work(conn: asyncpg.Connection) -> Answer | None:
+            row = await conn.fetchrow(sql, *args)
+            if row is None:
+                return None
+            cites = await conn.fetch(
+                "SELECT * FROM citations WHERE answer_id = $1 ORDER BY n", row["id"]
+            )
+            return Answer(
+                question=row["question"],
+                answer=row["answer"],
+                abstained=bool(row["abstained"]),
+                reason=row["reason"],
+                citations=[Citation(**dict(c)) for c in cites],
+                evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
+                query_terms=json.loads(row["query_terms"]),
+                context_terms=json.loads(row["context_terms"]),
+                index_version=row["index_version"],
+                answer_id=row["id"],
+                latency_ms=row["latency_ms"],
+            )
+
+        return await self._run(work, write=False, what="read the answer")
+
+    async def answer(self, answer_id: int) -> Answer | None:
+        return await self._answer_where("SELECT * FROM answers WHERE id = $1", answer_id)
+
+    async def latest_answer(self, *, channel_id: str) -> Answer | None:
+        return await self._answer_where(
+            "SELECT * FROM answers WHERE channel_id = $1 ORDER BY id DESC LIMIT 1", channel_id
+        )
+
+    async def last_turn(self, conversation_id: str) -> Turn | None:
+        async def work(conn: asyncpg.Connection) -> Turn | None:
+            row = await conn.fetchrow(
+                """SELECT question, answer, context_terms FROM answers
+                   WHERE conversation_id = $1 AND abstained = 0 ORDER BY id DESC LIMIT 1""",
+                conversation_id,
+            )
+            if row is None:
+                return None
+            return Turn(
+                question=row["question"],
+                answer=row["answer"],
+                context_terms=json.loads(row["context_terms"]),
+            )
+
+        return await self._run(work, write=False, what="read the conversation")
+
+    async def answer_count(self) -> int:
+        async def work(conn: asyncpg.Connection) -> int:
+            return int(await conn.fetchval("SELECT count(*) FROM answers"))
+
+        return await self._run(work, write=False, what="count answers")
+
+    async def add_feedback(self, answer_id: int, user_id: str, value: int) -> None:
+        if value not in (-1, 1):
+            raise ValueError("feedback is +1 or -1")
+
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                f"""INSERT INTO feedback (answer_id, user_id, value) VALUES ($1, $2, $3)
+                   ON CONFLICT (answer_id, user_id) DO UPDATE SET value = excluded.value,
+                   created_at = {NOW}""",
+                answer_id,
+                user_id,
+                value,
+            )
+
+        await self._run(work, write=True, what="save the feedback")
+
+    # --- knowledge and reloads -------------------------------------------------
+
+    async def snapshot(self, *, with_passages: bool = True) -> Snapshot:
+        async def work(conn: asyncpg.Connection) -> Snapshot:
+            rows = await conn.fetch("SELECT id, content_hash FROM articles")
+            passages: dict[str, str] = {}
+            if with_passages:
+                passages = {
+                    r[0]: r[1] for r in await conn.fetch("SELECT id, article_id FROM passages")
+                }
+            return Snapshot(articles={r[0]: r[1] for r in rows}, passages=passages)
+
+        return await self._run(work, write=False, what="read the knowledge snapshot")
+
+    async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot | None = None) -> None:
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_SYNC)
+            stored = {r[0]: r[1] for r in await conn.fetch("SELECT id, content_hash FROM articles")}
+            stale, fresh = changed_articles(stored, kb)
+            if stale:
+                await conn.execute("DELETE FROM articles WHERE id = ANY($1::text[])", stale)
+            if fresh:
+                await conn.executemany(
+                    "INSERT INTO articles (id, title, url, content_hash) VALUES ($1, $2, $3, $4)",
+                    [(a.id, a.title, a.url, a.content_hash) for a in fresh],
+                )
+                await conn.executemany(
+                    """INSERT INTO passages (id, article_id, ordinal, text, start, "end",
+                       text_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                       ON CONFLICT (id) DO UPDATE SET article_id = excluded.article_id,
+                       ordinal = excluded.ordinal, text = excluded.text,
+                       start = excluded.start, "end" = excluded."end",
+                       text_hash = excluded.text_hash""",
+                    [
+                        (p.id, p.article_id, p.ordinal, p.text, p.start, p.end, p.text_hash)
+                        for a in fresh
+                        for p in a.passages
+                    ],
+                )
+
+        await self._run(work, write=True, what="save the knowledge base snapshot")
+
+    async def record_reload(
+        self,
+        *,
+        actor: str | None,
+        outcome: str,
+        message: str,
+        index_version: str | None,
+        articles: int | None,
+        passages: int | None,
+        diff: KnowledgeDiff | None,
+        problems: list[str],
+        duration_ms: float,
+    ) -> int:
+        async def work(conn: asyncpg.Connection) -> int:
+            return int(
+                await conn.fetchval(
+                    """INSERT INTO reloads (actor, outcome, message, index_version, articles,
+                       passages, diff, problems, duration_ms)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id""",
+                    actor,
+                    outcome,
+                    message,
+                    index_version,
+                    articles,
+                    passages,
+                    diff.model_dump_json() if diff else "{}",
+                    json.dumps(problems),
+                    duration_ms,
+                )
+            )
+
+        return await self._run(work, write=True, what="record the reload")
+
+    async def stats(self) -> StoreStats:
+        async def work(conn: asyncpg.Connection) -> StoreStats:
+            answers = await conn.fetchrow(
+                "SELECT count(*), coalesce(sum(abstained), 0) FROM answers"
+            )
+            votes = await conn.fetchrow(
+                """SELECT count(*) FILTER (WHERE value = 1), count(*) FILTER (WHERE value = -1)
+                   FROM feedback"""
+            )
+            last = await conn.fetchrow(
+                "SELECT created_at, outcome FROM reloads ORDER BY id DESC LIMIT 1"
+            )
+            return StoreStats(
+                answers=answers[0],
+                abstained=answers[1],
+                feedback_up=votes[0],
+                feedback_down=votes[1],
+                last_reload_at=last[0] if last else None,
+                last_reload_outcome=last[1] if last else None,
+            )
+
+        return await self._run(work, write=False, what="read the statistics")
+
+    # --- one knowledge version across processes --------------------------------
+
+    async def publish_version(self, version: str, origin: str) -> bool:
+        async def work(conn: asyncpg.Connection) -> bool:
+            generation = await conn.fetchval(
+                f"""INSERT INTO knowledge_state (id, version, generation, origin)
+                   VALUES (1, $1, 1, $2) ON CONFLICT (id) DO UPDATE SET
+                   version = excluded.version, generation = knowledge_state.generation + 1,
+                   origin = excluded.origin, updated_at = {NOW}
+                   WHERE knowledge_state.version <> excluded.version
+                   RETURNING generation""",
+                version,
+                origin,
+            )
+            if generation is None:
+                return False
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, version)  # sent at commit
+            return True
+
+        return await self._run(work, write=True, what="record the knowledge version")
+
+    async def published_version(self) -> KnowledgeState | None:
+        async def work(conn: asyncpg.Connection) -> KnowledgeState | None:
+            row = await conn.fetchrow(
+                "SELECT version, generation, origin, updated_at FROM knowledge_state WHERE id = 1"
+            )
+            return KnowledgeState(**dict(row)) if row else None
+
+        return await self._run(work, write=False, what="read the knowledge version")
+
+    async def listen_versions(self, wake: Callable[[], None]) -> None:
+        """LISTEN on a connection of its own, re-established after the server comes back."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(wake), name="pg-listen")
+
+    async def _listen(self, wake: Callable[[], None]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                conn = await asyncpg.connect(self.target.dsn, timeout=CONNECT_TIMEOUT_S)
+            except (*_GONE, asyncpg.PostgresError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.5
+            self._listen_conn = conn
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c: lost.set())
+            try:
+                await conn.add_listener(CHANNEL, lambda *_args: wake())
+                wake()  # anything published while we were not listening
+                while not lost.is_set() and not conn.is_closed():
+                    try:  # a dead socket is only noticed on use: check now and then
+                        await asyncio.wait_for(lost.wait(), timeout=5.0)
+                    except TimeoutError:
+                        await conn.execute("SELECT 1", timeout=CONNECT_TIMEOUT_S)
+            except (*_GONE, asyncpg.PostgresError):
+                pass
+            finally:
+                if not conn.is_closed():
+                    conn.terminate()
+
+    async def integrity(self) -> list[str]:
+        checks = {
+            "citations without an answer": """SELECT count(*) FROM citations c
+                LEFT JOIN answers a ON a.id = c.answer_id WHERE a.id IS NULL""",
+            "passages without an article": """SELECT count(*) FROM passages p
+                LEFT JOIN articles a ON a.id = p.article_id WHERE a.id IS NULL""",
+            "feedback without an answer": """SELECT count(*) FROM feedback f
+                LEFT JOIN answers a ON a.id = f.answer_id WHERE a.id IS NULL""",
+            "answered rows without citations": """SELECT count(*) FROM answers a
+                WHERE a.abstained = 0 AND NOT EXISTS
+                (SELECT 1 FROM citations c WHERE c.answer_id = a.id)""",
+        }
+
+        async def work(conn: asyncpg.Connection) -> list[str]:
+            found = []
+            for name, sql in checks.items():
+                count = await conn.fetchval(sql)
+                if count:
+                    found.append(f"{count} {name}")
+            return found
+
+        return await self._run(work, write=False, what="check the database")
+
+
+async def _migrate(conn: asyncpg.Connection) -> int:
+    """Apply the missing steps under an advisory lock (one process migrates, others wait)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_MIGRATE)
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(current)
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            await conn.execute(MIGRATIONS[version - 1](POSTGRES))
+        if current != SCHEMA_VERSION:
+            await conn.execute("DELETE FROM schema_version")
+            await conn.execute("INSERT INTO schema_version VALUES ($1)", SCHEMA_VERSION)
+    return SCHEMA_VERSION

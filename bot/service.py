@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import socket
 import time
 import unicodedata
 from datetime import UTC, datetime
@@ -19,9 +21,11 @@ from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
 from bot.knowledge.factory import build_engine, load_knowledge_base
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.database import AskedBy
+from bot.store.base import AskedBy
 
 log = logging.getLogger(__name__)
+
+VERSION_RETRY_S = 5.0  # a published version this process could not build is tried again
 
 
 class ReloadReport(BaseModel):
@@ -49,6 +53,11 @@ class KbStatus(BaseModel):
     feedback_down: int
     last_reload_at: str | None
     last_reload_outcome: str | None
+    # Several processes: which database, this process, the version all should serve.
+    store: str = ""
+    process: str = ""
+    published_version: str | None = None
+    version_problem: str | None = None
 
 
 # CSI (`ESC [ 31m`) and OSC (`ESC ] 0;title BEL`) sequences; a lone ESC is a control char.
@@ -100,6 +109,10 @@ class QAService:
         self._engine = engine
         self._loaded_at = datetime.now(UTC)
         self._reload_lock = asyncio.Lock()
+        self.origin = f"{socket.gethostname()}:{os.getpid()}"
+        self._version_problem: str | None = None
+        self._following: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
@@ -107,10 +120,10 @@ class QAService:
         # The store's integrity check (~0.8-1 s at a million passages) runs while the folder
         # loads. A database that cannot be opened at all fails before the load; a damaged
         # one before any index is built, having waited for the load at most.
-        await Store.probe(settings.db_path)
+        await Store.probe(settings.database)
         loading = asyncio.ensure_future(asyncio.to_thread(load_knowledge_base, settings))
         try:
-            store = await Store.open(settings.db_path)
+            store = await Store.open(settings.database, pool_size=settings.db_pool_size)
         except BaseException:
             _discard(loading)
             raise
@@ -118,12 +131,18 @@ class QAService:
             kb = await loading
             engine = await asyncio.to_thread(build_engine, kb, settings)
             await store.sync_knowledge(kb, await store.snapshot(with_passages=False))
+            service = cls(settings, store, engine)
+            # The newest start (or reload) sets the version every process should serve.
+            await store.publish_version(engine.version, service.origin)
         except BaseException:
             await store.close()
             raise
-        return cls(settings, store, engine)
+        return service
 
     async def close(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
         await self.store.close()
 
     async def __aenter__(self) -> QAService:
@@ -219,6 +238,7 @@ class QAService:
                 duration_ms=(time.perf_counter() - started) * 1000,
             )
             await self._record(report, actor)
+            await self._publish(engine.version)
             # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
             # in one call): done on a worker thread, unless a question still holds it.
             retiring = [old]
@@ -245,6 +265,7 @@ class QAService:
     async def status(self) -> KbStatus:
         engine = self._engine
         stats = await self.store.stats()
+        published = await self.store.published_version()
         return KbStatus(
             articles=len(engine.kb.articles),
             passages=engine.passage_count,
@@ -257,4 +278,82 @@ class QAService:
             feedback_down=stats.feedback_down,
             last_reload_at=stats.last_reload_at,
             last_reload_outcome=stats.last_reload_outcome,
+            store=self.store.description,
+            process=self.origin,
+            published_version=published.version if published else None,
+            version_problem=self._version_problem,
         )
+
+    # --- one knowledge version across processes ----------------------------------------
+
+    async def _publish(self, version: str) -> None:
+        """Tell the other processes (the reload itself already succeeded here)."""
+        try:
+            await self.store.publish_version(version, self.origin)
+        except BotError as exc:
+            log.warning("reloaded, but could not tell other processes (%s)", exc)
+
+    async def follow_versions(self) -> None:
+        """Serve the version a reload in any process published (LISTEN/NOTIFY or polling)."""
+        if self._following is None:
+            await self.store.listen_versions(self._wake.set)
+            self._following = asyncio.create_task(self._follow(), name="follow-versions")
+
+    async def _follow(self) -> None:
+        retry_at: dict[str, float] = {}  # a version this process could not build: retry later
+        while True:
+            try:  # asyncio.timeout, not wait_for: no extra task per wait
+                async with asyncio.timeout(self.store.poll_interval):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                published = await self.store.published_version()
+            except BotError:
+                continue  # the store logs its own outage once
+            if published is None or published.version == self._engine.version:
+                if published is not None:
+                    self._version_problem = None
+                continue
+            if time.monotonic() < retry_at.get(published.version, 0.0):
+                continue
+            if not await self.adopt(published.version, published.origin):
+                retry_at[published.version] = time.monotonic() + VERSION_RETRY_S
+
+    async def adopt(self, version: str, origin: str | None = None) -> bool:
+        """Rebuild from this process's folder and swap only if it gives exactly `version`;
+        otherwise keep serving and report why (in /kb and the log)."""
+        async with self._reload_lock:
+            current = self._engine.version
+            if current == version:
+                return True
+            started = time.perf_counter()
+            try:
+                kb = await asyncio.to_thread(load_knowledge_base, self.settings)
+                engine = await asyncio.to_thread(build_engine, kb, self.settings)
+            except Exception as exc:  # any failure: keep serving, report it
+                reason = str(exc) if isinstance(exc, KnowledgeError) else type(exc).__name__
+                built = None
+            else:
+                built = engine.version
+                reason = f"this process's knowledge folder gives {built}"
+            if built != version:
+                problem = (
+                    f"cannot serve knowledge version {version} (published by {origin or '?'}): "
+                    f"{reason}; still serving {current}"
+                )
+                if problem != self._version_problem:
+                    log.warning("%s", problem)
+                self._version_problem = problem
+                return False
+            self._engine = engine
+            self._loaded_at = datetime.now(UTC)
+            self._version_problem = None
+            log.info(
+                "now serving knowledge version %s (published by %s), built in %.0f ms",
+                version,
+                origin or "?",
+                (time.perf_counter() - started) * 1000,
+            )
+            return True

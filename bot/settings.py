@@ -62,9 +62,7 @@ class Settings(BaseSettings):
                 raise ValueError("shard_ids needs shard_count (BOT_SHARD_COUNT / --shard-count)")
             bad = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
             if bad or not self.shard_ids or len(set(self.shard_ids)) != len(self.shard_ids):
-                raise ValueError(
-                    f"shard ids must be distinct and within 0..{self.shard_count - 1}"
-                )
+                raise ValueError(f"shard ids must be distinct and within 0..{self.shard_count - 1}")
         return self
 
     @property

@@ -118,7 +118,13 @@ class PgServer:
 
     def destroy(self) -> None:
         self._pg(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop",
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
             check=False,
         )
         shutil.rmtree(self.root, ignore_errors=True)

@@ -16,9 +16,11 @@ from pydantic import ValidationError
 
 from bot.cli import render
 from bot.cli.evaluate import evaluate, read_rows, report_json, report_text
+from bot.cli.options import add_shard_options, apply_db_option, apply_shard_options
 from bot.core.articles.diff import Snapshot, diff
 from bot.errors import BotError, ConfigError
 from bot.knowledge.factory import build_engine, load_knowledge_base
+from bot.redact import redact_logs
 from bot.service import QAService
 from bot.settings import Settings
 from bot.store import Store
@@ -38,9 +40,10 @@ def _common_options() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--db",
-        type=Path,
         default=argparse.SUPPRESS,
-        help="SQLite database (default: data/bot.sqlite3 or BOT_DB_PATH)",
+        metavar="PATH_OR_URL",
+        help="SQLite file or sqlite:///PATH, or postgresql://… "
+        "(default: BOT_DB_URL, else data/bot.sqlite3 or BOT_DB_PATH)",
     )
     return common
 
@@ -73,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--no-progress", action="store_true")
 
-    commands.add_parser("run", parents=[common], help="start the Discord bot (needs DISCORD_TOKEN)")
+    run = commands.add_parser(
+        "run", parents=[common], help="start the Discord bot (needs DISCORD_TOKEN)"
+    )
+    add_shard_options(run)
     return parser
 
 
@@ -186,7 +192,7 @@ async def _index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     engine = await asyncio.to_thread(build_engine, kb, settings)
-    async with await Store.open(settings.db_path) as store:
+    async with await Store.open(settings.database) as store:
         before = await store.snapshot()
         await store.sync_knowledge(kb, before)
     change = diff(before, Snapshot.of(kb))
@@ -213,7 +219,8 @@ async def _eval(args: argparse.Namespace, settings: Settings) -> int:
     rows = read_rows(args.file)
     with tempfile.TemporaryDirectory() as scratch:
         if "db" not in args:  # keep evaluation answers out of the real database
-            settings = settings.model_copy(update={"db_path": Path(scratch) / "eval.sqlite3"})
+            scratch_db = Path(scratch) / "eval.sqlite3"
+            settings = settings.model_copy(update={"db_path": scratch_db, "db_url": None})
         async with await QAService.start(settings) as service:
             report = await evaluate(service, rows, progress=not args.no_progress)
     print(report_json(report) if args.json else report_text(report))
@@ -249,12 +256,13 @@ def load_settings(args: argparse.Namespace) -> Settings:
         raise ConfigError(
             f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}"
         ) from None
-    update = {}
+    update: dict[str, Any] = {}
     if "knowledge" in args:
         update["knowledge_dir"] = args.knowledge
     if "db" in args:
-        update["db_path"] = args.db
-    return settings.model_copy(update=update)
+        update |= apply_db_option(args.db)
+    settings = settings.model_copy(update=update)
+    return apply_shard_options(args, settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(args)
+        redact_logs(settings)
         return asyncio.run(COMMANDS[args.command](args, settings))
     except BotError as exc:
         print(f"error: {exc}", file=sys.stderr)

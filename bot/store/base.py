@@ -158,7 +158,7 @@ class Store(ABC):
     @abstractmethod
     async def published_version(self) -> KnowledgeState | None: ...
 
-    async def listen_versions(self, wake: Callable[[], None]) -> None:
+    async def listen_versions(self, wake: Callable[[], None]) -> None:  # noqa: B027
         """Call `wake` whenever another process may have published (default: polling only)."""
 
     @abstractmethod

@@ -284,7 +284,8 @@ class SqliteStore(Store):
         try:
             await self._db.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in stale])
             await self._db.executemany(
-                "INSERT OR REPLACE INTO articles (id, title, url, content_hash) VALUES (?, ?, ?, ?)",
+                """INSERT OR REPLACE INTO articles (id, title, url, content_hash)
+                   VALUES (?, ?, ?, ?)""",
                 [(a.id, a.title, a.url, a.content_hash) for a in fresh],
             )
             await self._db.executemany(

@@ -161,7 +161,9 @@ class PostgresStore(Store):
                 if write and begun:
                     break
             except asyncpg.PostgresError as exc:
-                raise StoreError(f"could not {what} ({_reason(exc, self.target.password)})") from None
+                raise StoreError(
+                    f"could not {what} ({_reason(exc, self.target.password)})"
+                ) from None
         assert last is not None
         self._went_down(last)
         raise StoreError(UNAVAILABLE)
@@ -446,21 +448,27 @@ class PostgresStore(Store):
                 continue
             delay = 0.5
             self._listen_conn = conn
-            lost = asyncio.Event()
-            conn.add_termination_listener(lambda _c: lost.set())
             try:
-                await conn.add_listener(CHANNEL, lambda *_args: wake())
-                wake()  # anything published while we were not listening
-                while not lost.is_set() and not conn.is_closed():
-                    try:  # a dead socket is only noticed on use: check now and then
-                        await asyncio.wait_for(lost.wait(), timeout=5.0)
-                    except TimeoutError:
-                        await conn.execute("SELECT 1", timeout=CONNECT_TIMEOUT_S)
+                await self._listen_on(conn, wake)
             except (*_GONE, asyncpg.PostgresError):
                 pass
             finally:
                 if not conn.is_closed():
                     conn.terminate()
+
+    @staticmethod
+    async def _listen_on(conn: asyncpg.Connection, wake: Callable[[], None]) -> None:
+        """Until the connection is lost (the server going away is noticed within 5 s)."""
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _c: lost.set())
+        await conn.add_listener(CHANNEL, lambda *_args: wake())
+        wake()  # anything published while we were not listening
+        while not lost.is_set() and not conn.is_closed():
+            try:  # asyncio.timeout, not wait_for: no extra task per wait
+                async with asyncio.timeout(5.0):
+                    await lost.wait()
+            except TimeoutError:  # a dead socket is only noticed on use
+                await conn.execute("SELECT 1", timeout=CONNECT_TIMEOUT_S)
 
     async def integrity(self) -> list[str]:
         checks = {

@@ -16,8 +16,8 @@ from bot.core.articles.loader import load_knowledge
 from bot.errors import ConfigError, StoreError
 from bot.store import Store
 from bot.store.database import AskedBy
-from bot.store.target import DbTarget
 from bot.store.migrations import SCHEMA_VERSION
+from bot.store.target import DbTarget
 
 
 def sample_answer(question: str = "Who?", abstained: bool = False) -> Answer:
@@ -124,7 +124,9 @@ async def test_feedback_is_one_vote_per_user_and_changeable(db_target: DbTarget)
     assert (stats.feedback_up, stats.feedback_down) == (1, 1)
 
 
-async def test_knowledge_sync_touches_only_changes(db_target: DbTarget, knowledge_dir: Path) -> None:
+async def test_knowledge_sync_touches_only_changes(
+    db_target: DbTarget, knowledge_dir: Path
+) -> None:
     """Syncing a knowledge base stores its articles and passages; a resync is a no-op diff."""
     kb = load_knowledge(knowledge_dir)
     async with await Store.open(db_target) as store:

@@ -158,6 +158,8 @@ class PostgresStore(Store):
                 return result
             except _GONE as exc:
                 last = exc
+                # every idle connection predates the outage: replace them all, not one a call
+                await self._pool.expire_connections()
                 if write and begun:
                     break
             except asyncpg.PostgresError as exc:

@@ -197,7 +197,7 @@ class Engine:
         if self._by_prefix is None:
             # The index keeps its vocabulary; reading it avoids re-analysing every passage.
             by_prefix: dict[str, list[str]] = {}
-            for t in getattr(self.index, "_vocabulary", {}):
+            for t in self.index.terms():
                 if len(t) >= p and t.isalpha():
                     by_prefix.setdefault(t[:p], []).append(t)
             self._by_prefix = by_prefix

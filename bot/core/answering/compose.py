@@ -10,9 +10,18 @@ from functools import lru_cache
 from itertools import pairwise
 
 from bot.core.answering.answers import Citation, Evidence
+from bot.core.answering.antecedents import antecedent, has_demonstrative, opens_with_pronoun
+from bot.core.answering.cues import (
+    asks_who,
+    expected_kind,
+    focus_terms,
+    names_another,
+    qualified_heads,
+    satisfies,
+)
 from bot.core.articles.models import Article, Passage
-from bot.core.text.analysis import analyze, is_content_word, normalize, term_words, words
-from bot.core.text.sentences import sentence_spans
+from bot.core.text.analysis import analyze, term_words
+from bot.core.text.sentences import one_line, sentence_spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,160 +140,6 @@ class Draft:
     support: Support | None = None
 
 
-_YEAR_OR_DATE = re.compile(
-    r"\b(1\d{3}|20\d{2})s?\b|\b(january|february|march|april|may|june|july|august|september|"
-    r"october|november|december|century|centuries|decade|today|yesterday|week|month|year)s?\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|thousand|million|billion|dozen|several|many)\b",
-    re.IGNORECASE,
-)
-_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z’'\-]+")
-
-
-def _expected_kind(question: str) -> str | None:
-    """What sort of thing the question asks for, from its wording."""
-    ws = words(question)
-    joined = " ".join(ws)
-    if re.search(
-        r"\bhow (many|much|long|old|far|large|big|tall|high)\b|\bwhat (percentage|number)\b", joined
-    ):
-        return "number"
-    if re.search(
-        r"\bwhen\b|\bwhat (year|date|day|month|time|century|decade)\b|\bwhich year\b", joined
-    ):
-        return "time"
-    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", joined):
-        return "name"
-    if re.search(r"\bwhere\b", joined):
-        return "name"
-    return None
-
-
-# A demonstrative pointing at something named in an earlier sentence ("these weapons").
-_REFERS_BACK = re.compile(
-    r"\b(?:these|those|this|such)\s+(?!(?:is|was|are|were|has|had|will|would|can|could|may|might|does|did)\b)[a-z]",
-    re.IGNORECASE,
-)
-# A sentence that opens with a pronoun leans on the one before it for what it is about.
-_OPENS_WITH_PRONOUN = re.compile(
-    r"^\W*(?:he|she|it|they|his|her|its|their|this|these|those|such|there)\b", re.IGNORECASE
-)
-
-
-def refers_back(sentence: str, mode: int = 1) -> bool:
-    """The sentence cannot be understood alone: it points at something said just before."""
-    if mode == 0:
-        return False
-    if _OPENS_WITH_PRONOUN.search(sentence):
-        return True
-    return mode >= 2 and bool(_REFERS_BACK.search(sentence))
-
-
-_WH_HEAD = frozenset({"what", "which", "whose"})
-
-
-def focus_terms(question: str, limit: int = 2) -> set[str]:
-    """The words naming what is asked for: `missile system` in "What missile system …?"."""
-    ws = words(question)
-    for i, w in enumerate(ws):
-        if w in _WH_HEAD:
-            found: list[str] = []
-            for nxt in ws[i + 1 : i + 1 + limit]:
-                if not is_content_word(nxt):
-                    break
-                found.extend(analyze(nxt, names=False))
-            if found:
-                return set(found)
-    return set()
-
-
-_ARTICLES = frozenset({"the", "a", "an"})
-_ASKS_WHO = re.compile(r"\bwho(?:m|se)?\b", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"([^\W_]+)(?:'s|s')\s+([^\W_]+)(?:\s+([^\W_]+))?")
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-
-
-def qualified_heads(question: str) -> tuple[set[str], set[str]]:
-    """What the question asks about and whose: (`prime`, `minist`) and `turkey` in "the prime
-    minister of Turkey" or "Turkey's prime minister"; empty sets when it has no such phrase."""
-    ws = words(question)
-    heads: set[str] = set()
-    modifiers: set[str] = set()
-    for i, w in enumerate(ws[1:-1], start=1):
-        if w != "of" or not is_content_word(ws[i - 1]):
-            continue
-        j = i + 1
-        while j < len(ws) and ws[j] in _ARTICLES:
-            j += 1
-        if j < len(ws) and is_content_word(ws[j]):
-            modifiers.update(analyze(ws[j], names=False))
-            for k in (i - 1, i - 2):
-                if k >= 0 and is_content_word(ws[k]):
-                    heads.update(analyze(ws[k], names=False))
-                else:
-                    break
-    for m in _POSSESSIVE.finditer(normalize(question)):
-        owner, *after = m.groups()
-        if is_content_word(owner) and is_content_word(after[0]):
-            modifiers.update(analyze(owner, names=False))
-            heads.update(t for a in after if a and is_content_word(a) for t in analyze(a, False))
-    return heads - modifiers, modifiers
-
-
-def names_another(
-    sentence: str, heads: set[str], modifiers: set[str], aliases: dict[str, str]
-) -> bool:
-    """The sentence qualifies the asked-about head with another name ("*Armenian* Prime
-    Minister" for "the prime minister of Turkey") and never with the question's own."""
-
-    def terms_of(token: str) -> set[str]:
-        return {aliases.get(t, t) for t in analyze(token, names=False)}
-
-    tokens = [m.group() for m in _TOKEN.finditer(sentence)]
-    other = own = False
-    k = 0
-    while k < len(tokens):
-        if not terms_of(tokens[k]) & heads:
-            k += 1
-            continue
-        end = k
-        while end + 1 < len(tokens) and terms_of(tokens[end + 1]) & heads:
-            end += 1
-        qualifiers = []
-        if k > 0 and tokens[k - 1][0].isupper():
-            qualifiers.append(tokens[k - 1])
-        j = end + 1
-        if j < len(tokens) and tokens[j] == "of":
-            j += 1
-            while j < len(tokens) and tokens[j].casefold() in _ARTICLES:
-                j += 1
-            if j < len(tokens) and tokens[j][0].isupper():
-                qualifiers.append(tokens[j])
-        for q in qualifiers:
-            found = terms_of(q)
-            if found & modifiers:
-                own = True
-            elif found:
-                other = True
-        k = end + 1
-    return other and not own
-
-
-def _satisfies(kind: str | None, sentence: str, question_terms: set[str]) -> bool:
-    if kind == "number":
-        return bool(_NUMBER.search(sentence))
-    if kind == "time":
-        return bool(_YEAR_OR_DATE.search(sentence))
-    if kind == "name":
-        return any(
-            not set(analyze(m.group())) <= question_terms for m in _PROPER.finditer(sentence)
-        )
-    return False
-
-
 def _proximity(sequence: Sequence[str], terms: set[str]) -> float:
     """How tightly the matched terms sit together: 1.0 when adjacent, toward 0 when spread."""
     wanted = terms & set(sequence)
@@ -359,19 +214,15 @@ def _focus(
 
 
 def _snippet(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
+    flat = one_line(text)
     return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _quote_text(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _marked_cuts(text: str, start: int, end: int) -> str:
     """The quote as shown in the answer: "…" where it cuts a sentence (the citation's quote
     itself stays a verbatim slice of the passage)."""
     spans = sentence_spans(text)
-    shown = _quote_text(text[start:end])
+    shown = one_line(text[start:end])
     if start not in {sp.start for sp in spans}:
         shown = "…" + shown
     if end not in {sp.end for sp in spans}:
@@ -486,7 +337,7 @@ class Composer:
             return self._abstain(reason, evidence, support)
 
         best = self._with_antecedent(best)
-        if _ASKS_WHO.search(question):
+        if asks_who(question):
             heads, modifiers = qualified_heads(question)
             if (
                 heads
@@ -502,12 +353,12 @@ class Composer:
                 return self._abstain(reason, evidence, support)
         chosen = [best]
         covered_terms = set(best.terms)
-        length = len(_quote_text(self._sentence(best)))
+        length = len(one_line(self._sentence(best)))
         for extra in scored[1:]:
             if len(chosen) >= tuning.max_sentences:
                 break
             gain = self.coverage(terms, extra.terms - covered_terms)
-            extra_len = len(_quote_text(self._sentence(extra))) + 5
+            extra_len = len(one_line(self._sentence(extra))) + 5
             if (
                 gain >= tuning.second_sentence_min_gain
                 and length + extra_len <= tuning.max_answer_chars
@@ -568,7 +419,7 @@ class Composer:
     ) -> list[tuple[Candidate, int, int, set[str], tuple[float, ...]]]:
         """Every sentence of the top passages with its features (see SENTENCE_FEATURES)."""
         tuning = self.tuning
-        kind = _expected_kind(question)
+        kind = expected_kind(question)
         focus = focus_terms(question) & terms
         context = set(context_terms) - terms
         top_score = candidates[0].score or 1.0
@@ -595,16 +446,16 @@ class Composer:
                     self.coverage(context, s_terms) if context else 0.0,
                     matched * _proximity(sequence, terms),
                     cand.score / top_score,
-                    1.0 if _satisfies(kind, sentence, terms) else 0.0,
+                    1.0 if satisfies(kind, sentence, terms) else 0.0,
                     len(focus & s_terms) / len(focus) if focus else 0.0,
-                    1.0 if _REFERS_BACK.search(sentence) else 0.0,
+                    1.0 if has_demonstrative(sentence) else 0.0,
                     0.0 if s_terms - terms else 1.0,  # restates the question, adds nothing
                     1.0 / (rank + 1),
                     self.coverage(terms, neighbours - s_terms),
                     1.0 if i == 0 else 0.0,
                     len(sentence) / 100,
                     len(terms & s_terms) / len(terms),
-                    1.0 if _OPENS_WITH_PRONOUN.search(sentence) else 0.0,
+                    1.0 if opens_with_pronoun(sentence) else 0.0,
                     len(pairs & _pairs(sequence)) / len(pairs) if pairs else 0.0,
                 )
                 out.append((cand, start, end, s_terms, feats))
@@ -644,16 +495,17 @@ class Composer:
     def _with_antecedent(self, best: _Scored) -> _Scored:
         """Quote the sentence before too when the best one points back at it ("He …")."""
         text = best.candidate.passage.text
-        if not refers_back(text[best.start : best.end], self.tuning.antecedent_mode):
+        before = antecedent(
+            text,
+            best.start,
+            best.end,
+            self.tuning.antecedent_mode,
+            self.tuning.antecedent_max_chars,
+        )
+        if before is None:
             return best
-        before = [sp for sp in sentence_spans(text) if sp.end <= best.start]
-        if not before:
-            return best
-        start = before[-1].start
-        if len(_quote_text(text[start : best.end])) > self.tuning.antecedent_max_chars:
-            return best
-        terms = best.terms | set(analyze(text[start : before[-1].end]))
-        return _Scored(best.candidate, start, best.end, terms, best.score)
+        terms = best.terms | set(analyze(text[before.start : before.end]))
+        return _Scored(best.candidate, before.start, best.end, terms, best.score)
 
     @staticmethod
     def _sentence(s: _Scored) -> str:

@@ -3,7 +3,7 @@ objects only when asked for.
 
 At a million passages, creating every `Passage` and slicing its text took ~1.5 s of each
 start-up and most of its memory, while a question reads a few dozen passages. The columns
-are usually memory-mapped from the parse cache (bot/knowledge/factory.py), so their pages are
+are usually memory-mapped from the parse cache (bot/knowledge/parse_cache.py), so their pages are
 shared with the page cache rather than private to the process.
 """
 

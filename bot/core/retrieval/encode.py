@@ -20,12 +20,13 @@ import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import chain, islice, pairwise
+from itertools import chain, islice
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.core.retrieval.index import _CHUNK_TOKENS, EncodedCorpus, GrowingVocabulary
+from bot.core.retrieval.build import CHUNK_TOKENS, EncodedCorpus, GrowingVocabulary
+from bot.core.storage.strings import Packed, pack_strings, unpack_strings
 from bot.core.text.analysis import analyze
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,6 @@ _AHEAD_PER_WORKER = 2
 # (terms of the task in order of first occurrence, int32 ids into them, tokens per passage)
 TaskResult = tuple[list[str], npt.NDArray[np.int32], npt.NDArray[np.int64]]
 Task = tuple[Sequence[str], Sequence[str]]  # (titles, texts) of some passages
-Packed = tuple[bytes, npt.NDArray[np.int64]]  # strings as one UTF-8 blob + end offsets
 
 
 def default_workers() -> int:
@@ -62,12 +62,13 @@ def encode_passages(
     *,
     workers: int | None = None,
     min_parallel: int | None = None,
+    chunk_tokens: int = CHUNK_TOKENS,
 ) -> EncodedCorpus:
     """Term ids of each passage's ``analyze(title) + analyze(text)`` (``passage_terms``).
 
     With fewer than `min_parallel` passages (default MIN_PARALLEL_PASSAGES) or one worker,
-    everything is analysed in this process. The chunks are produced lazily, as the index
-    consumes them.
+    everything is analysed in this process. The chunks (of about `chunk_tokens` tokens) are
+    produced lazily, as the index consumes them.
     """
     if len(titles) != len(texts):
         raise ValueError("need one title per passage")
@@ -76,7 +77,8 @@ def encode_passages(
         n_workers = 1
     vocabulary = GrowingVocabulary()
     tasks = _Tasks(titles, texts)
-    return EncodedCorpus(vocabulary, _merged_chunks(_results(tasks, n_workers), vocabulary))
+    chunks = _merged_chunks(_results(tasks, n_workers), vocabulary, chunk_tokens)
+    return EncodedCorpus(vocabulary, chunks)
 
 
 class _Tasks:
@@ -113,29 +115,17 @@ def encode_task(titles: Sequence[str], texts: Sequence[str]) -> TaskResult:
     return list(vocabulary), np.array(ids, dtype=np.int32), lengths
 
 
-def _pack(strings: Sequence[str]) -> Packed:
-    """One UTF-8 blob and the end offsets of the strings in it, to send to a worker.
+def _encode_packed(titles: Packed, texts: Packed) -> TaskResult:
+    """`encode_task` on packed strings (what a worker is sent).
 
     Pickling each str instead would leave a cached UTF-8 copy inside every non-ASCII passage
     text for the life of the knowledge base (~150 MiB at 1M passages).
     """
-    ends = np.cumsum(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)))
-    return "".join(strings).encode("utf-8", "surrogatepass"), ends
-
-
-def _unpack(packed: Packed) -> list[str]:
-    blob, ends = packed
-    text = blob.decode("utf-8", "surrogatepass")
-    return [text[start:end] for start, end in pairwise([0, *ends.tolist()])]
-
-
-def _encode_packed(titles: Packed, texts: Packed) -> TaskResult:
-    """`encode_task` on packed strings (what a worker is sent)."""
-    return encode_task(_unpack(titles), _unpack(texts))
+    return encode_task(unpack_strings(*titles), unpack_strings(*texts))
 
 
 def _merged_chunks(
-    results: Iterator[TaskResult], vocabulary: GrowingVocabulary
+    results: Iterator[TaskResult], vocabulary: GrowingVocabulary, chunk_tokens: int
 ) -> Iterator[tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]]:
     """Map each task's ids to global ones, in task order, and batch them into index chunks.
 
@@ -150,7 +140,7 @@ def _merged_chunks(
         ids.append(to_global[local_ids])
         lengths.append(local_lengths)
         n_tokens += len(local_ids)
-        if n_tokens >= _CHUNK_TOKENS:
+        if n_tokens >= chunk_tokens:
             yield np.concatenate(ids), np.concatenate(lengths)
             ids, lengths, n_tokens = [], [], 0
     if lengths:
@@ -199,7 +189,7 @@ def _pooled_results(pool: ProcessPoolExecutor, tasks: _Tasks, ahead: int) -> Ite
         if broken:
             return None
         try:
-            return pool.submit(_encode_packed, _pack(task[0]), _pack(task[1]))
+            return pool.submit(_encode_packed, pack_strings(task[0]), pack_strings(task[1]))
         except Exception as exc:
             broken = True
             log.warning("analysis workers unavailable (%s); analysing in one process", exc)

@@ -18,6 +18,11 @@ class Span(NamedTuple):
     end: int
 
 
+def one_line(text: str) -> str:
+    """The text as quotes show it: every run of whitespace as one space, none at the ends."""
+    return " ".join(text.split())
+
+
 def _trimmed(text: str, start: int, end: int) -> Span | None:
     while start < end and text[start].isspace():
         start += 1

@@ -14,6 +14,7 @@ import bot.core.retrieval.encode
 from bot.core.articles.loader import load_knowledge
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, passage_head_lengths, passage_terms
+from bot.core.retrieval.build import encode_token_lists
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index
 
@@ -68,15 +69,18 @@ def test_parallel_build_equals_serial_build(
 ) -> None:
     """Two worker processes, many small tasks: the very same index as one process."""
     monkeypatch.setattr(bot.core.retrieval.encode, "_TASK_PASSAGES", 3)
-    # several chunks, vocabulary grows
-    monkeypatch.setattr("bot.core.retrieval.index._CHUNK_TOKENS", 50)
     titles, texts = _inputs(kb)
-    serial = _index(encode_passages(titles, texts, workers=1), kb)
-    parallel = _index(encode_passages(titles, texts, workers=2, min_parallel=0), kb)
+    # Chunks of 50 tokens: several chunks, the vocabulary grows between them.
+    serial = _index(encode_passages(titles, texts, workers=1, chunk_tokens=50), kb)
+    parallel = _index(
+        encode_passages(titles, texts, workers=2, min_parallel=0, chunk_tokens=50), kb
+    )
     _same_index(parallel, serial)
     articles = {a.id: a for a in kb.articles}
     lists = [passage_terms(articles[p.article_id], p) for p in kb.passages]
-    _same_index(parallel, _index(lists, kb))  # and as the index of the token lists
+    # and as the index of the token lists, in one chunk or many
+    _same_index(parallel, _index(lists, kb))
+    _same_index(parallel, _index(encode_token_lists(lists, chunk_tokens=50), kb))
 
 
 def test_engine_builds_in_parallel_the_same_index(
@@ -157,12 +161,3 @@ def test_small_knowledge_bases_are_analysed_here(monkeypatch: pytest.MonkeyPatch
 def test_titles_and_texts_must_pair_up() -> None:
     with pytest.raises(ValueError, match="one title per passage"):
         encode_passages(["a"], ["x", "y"])
-
-
-def test_strings_sent_to_workers_round_trip() -> None:
-    """Packed as one UTF-8 blob (no per-string UTF-8 cache left behind), unpacked the same."""
-    strings = ["", "plain", "Erdoğan – “x”", "\ud800 lone surrogate", "emoji 🙂", ""]
-    blob, ends = bot.core.retrieval.encode._pack(strings)
-    assert isinstance(blob, bytes)
-    assert bot.core.retrieval.encode._unpack((blob, ends)) == strings
-    assert bot.core.retrieval.encode._unpack(bot.core.retrieval.encode._pack([])) == []

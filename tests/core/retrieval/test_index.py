@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
+from bot.core.retrieval.build import encode_token_lists
 from bot.core.retrieval.index import BM25Index, Hit
 
 VOCABULARY = ["a", "b", "c", "d", "e", "f", "g", "ünï", "x y"]
@@ -310,16 +311,21 @@ def test_ties_in_a_large_corpus_keep_the_lowest_positions() -> None:
     assert [hit.doc for hit in index.search(["b", "zz"], k=3)] == [4000, 4001, 4002]
 
 
-def test_chunked_build_equals_single_chunk_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Building in many small token chunks and weight slices changes no score or idf."""
+def test_chunked_build_equals_single_chunk_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Building in many small token chunks, and checking a saved index in small slices,
+    changes no score or idf."""
     rng = np.random.default_rng(3)
     corpus = [[f"w{i}" for i in rng.zipf(1.5, size=rng.integers(0, 12))] for _ in range(400)]
     corpus[10:13] = [[], [], []]  # empty passages at a chunk's end once tripped the build
     query = ["w1", "w2", "w7", "w1", "w30", "nope"]
     whole = BM25Index(corpus)
-    monkeypatch.setattr("bot.core.retrieval.index._CHUNK_TOKENS", 5)
-    monkeypatch.setattr("bot.core.retrieval.index._WEIGHT_SLICE", 7)
-    chunked = BM25Index(corpus)
+    chunked = BM25Index(encode_token_lists(corpus, chunk_tokens=5))
+    chunked.save(tmp_path / "chunked.npz")
+    monkeypatch.setattr("bot.core.retrieval.index_file._CHECK_SLICE", 7)
+    reloaded = BM25Index.load(tmp_path / "chunked.npz")
+    np.testing.assert_array_equal(reloaded.get_scores(query), chunked.get_scores(query))
 
     np.testing.assert_array_equal(chunked.get_scores(query), BM25Okapi(corpus).get_scores(query))
     np.testing.assert_array_equal(chunked.get_scores(query), whole.get_scores(query))
@@ -347,11 +353,10 @@ def test_body_doc_freq_counts_passages_with_the_term_outside_their_head(
     corpus: list[tuple[list[str], list[str]]], chunk_tokens: int
 ) -> None:
     """body_doc_freq counts the passages whose tokens after the head contain the term."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("bot.core.retrieval.index._CHUNK_TOKENS", chunk_tokens)
-        index = BM25Index(
-            [head + body for head, body in corpus], head_lengths=[len(h) for h, _ in corpus]
-        )
+    index = BM25Index(
+        encode_token_lists([head + body for head, body in corpus], chunk_tokens),
+        head_lengths=[len(h) for h, _ in corpus],
+    )
     for term in [*VOCABULARY, *UNKNOWN]:
         assert index.body_doc_freq(term) == sum(term in body for _, body in corpus)
 

@@ -36,6 +36,22 @@ CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 30.0
 NOW = POSTGRES.now
 
+SAVE_ANSWER = """
+WITH saved AS (
+    INSERT INTO answers (question, answer, abstained, reason, query_terms, context_terms,
+        evidence, source, user_id, channel_id, guild_id, conversation_id, index_version,
+        latency_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    RETURNING id
+), cited AS (
+    INSERT INTO citations (answer_id, n, article_id, title, url, passage_id, quote, start,
+        "end", score, passage_hash)
+    SELECT saved.id, c.* FROM saved, unnest($15::int[], $16::text[], $17::text[], $18::text[],
+        $19::text[], $20::text[], $21::int[], $22::int[], $23::float8[], $24::text[]) AS c
+)
+SELECT id FROM saved
+"""
+
 # A connection that died while the server was down can fail on next use with
 # InternalClientError ("cannot switch to state 15", asyncpg#784), not only with the
 # usual connection errors.
@@ -67,6 +83,19 @@ class _OneLine(logging.Filter):
 
 
 logging.getLogger("asyncpg.pool").addFilter(_OneLine())
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Errors raised before a statement left this process (safe to retry a write): no
+    connection could be made, the pool knew it closed, or asyncpg#784's state error."""
+    if isinstance(exc, OSError | asyncpg.InternalClientError):
+        return True
+    return isinstance(exc, asyncpg.InterfaceError) and "is closed" in str(exc)
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool release without the default reset query (a round trip per call): these
+    connections never LISTEN, SET, hold cursors or session locks (only xact locks)."""
 
 
 def _reason(exc: BaseException, password: str | None) -> str:
@@ -101,6 +130,7 @@ class PostgresStore(Store):
                 timeout=CONNECT_TIMEOUT_S,
                 command_timeout=COMMAND_TIMEOUT_S,
                 max_inactive_connection_lifetime=60.0,
+                reset=_keep_session,
             )
             async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
                 await _migrate(conn)
@@ -135,9 +165,14 @@ class PostgresStore(Store):
     # --- running statements ------------------------------------------------------------
 
     async def _run(
-        self, work: Callable[[asyncpg.Connection], Awaitable[T]], *, write: bool, what: str
+        self,
+        work: Callable[[asyncpg.Connection], Awaitable[T]],
+        *,
+        write: bool,
+        what: str,
+        transaction: bool = False,
     ) -> T:
-        """Run `work` on a pooled connection (in a transaction when writing).
+        """Run `work` on a pooled connection (in a transaction when asked: several writes).
 
         A dead pooled connection is replaced and the call retried once, unless it was a
         write that may have reached the server: then the caller gets the short error and
@@ -145,22 +180,20 @@ class PostgresStore(Store):
         """
         last: BaseException | None = None
         for _attempt in range(2):
-            begun = False
             try:
                 async with self._pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
-                    if not write:
-                        result = await work(conn)
-                    else:
+                    if transaction:
                         async with conn.transaction():
-                            begun = True
                             result = await work(conn)
+                    else:
+                        result = await work(conn)
                 self._back_up()
                 return result
             except _GONE as exc:
                 last = exc
                 # every idle connection predates the outage: replace them all, not one a call
                 await self._pool.expire_connections()
-                if write and begun:
+                if write and not _never_sent(exc):
                     break
             except asyncpg.PostgresError as exc:
                 raise StoreError(
@@ -187,51 +220,37 @@ class PostgresStore(Store):
     # --- answers -------------------------------------------------------------
 
     async def save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
+        # One statement (atomic on its own): the answer and its citations in one round trip.
+        cites = answer.citations
+        args = (
+            answer.question,
+            answer.answer,
+            int(answer.abstained),
+            answer.reason,
+            json.dumps(answer.query_terms),
+            json.dumps(answer.context_terms),
+            json.dumps([e.model_dump() for e in answer.evidence]),
+            asked_by.source,
+            asked_by.user_id,
+            asked_by.channel_id,
+            asked_by.guild_id,
+            asked_by.conversation_id,
+            answer.index_version,
+            answer.latency_ms,
+            [c.n for c in cites],
+            [c.article_id for c in cites],
+            [c.title for c in cites],
+            [c.url for c in cites],
+            [c.passage_id for c in cites],
+            [c.quote for c in cites],
+            [c.start for c in cites],
+            [c.end for c in cites],
+            [c.score for c in cites],
+            [c.passage_hash for c in cites],
+        )
+
         async def work(conn: asyncpg.Connection) -> int:
-            answer_id: int = await conn.fetchval(
-                """INSERT INTO answers (question, answer, abstained, reason, query_terms,
-                   context_terms, evidence, source, user_id, channel_id, guild_id,
-                   conversation_id, index_version, latency_ms)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                   RETURNING id""",
-                answer.question,
-                answer.answer,
-                int(answer.abstained),
-                answer.reason,
-                json.dumps(answer.query_terms),
-                json.dumps(answer.context_terms),
-                json.dumps([e.model_dump() for e in answer.evidence]),
-                asked_by.source,
-                asked_by.user_id,
-                asked_by.channel_id,
-                asked_by.guild_id,
-                asked_by.conversation_id,
-                answer.index_version,
-                answer.latency_ms,
-            )
-            if answer.citations:
-                await conn.executemany(
-                    """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
-                       quote, start, "end", score, passage_hash)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-                    [
-                        (
-                            answer_id,
-                            c.n,
-                            c.article_id,
-                            c.title,
-                            c.url,
-                            c.passage_id,
-                            c.quote,
-                            c.start,
-                            c.end,
-                            c.score,
-                            c.passage_hash,
-                        )
-                        for c in answer.citations
-                    ],
-                )
-            return answer_id
+            return int(await conn.fetchval(SAVE_ANSWER, *args))
 
         return await self._run(work, write=True, what="save the answer")
 
@@ -346,7 +365,7 @@ class PostgresStore(Store):
                     ],
                 )
 
-        await self._run(work, write=True, what="save the knowledge base snapshot")
+        await self._run(work, write=True, what="save the knowledge base snapshot", transaction=True)
 
     async def record_reload(
         self,
@@ -423,7 +442,9 @@ class PostgresStore(Store):
             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, version)  # sent at commit
             return True
 
-        return await self._run(work, write=True, what="record the knowledge version")
+        return await self._run(
+            work, write=True, what="record the knowledge version", transaction=True
+        )
 
     async def published_version(self) -> KnowledgeState | None:
         async def work(conn: asyncpg.Connection) -> KnowledgeState | None:

@@ -49,7 +49,9 @@ def free_port() -> int:
 
 
 class PgServer:
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """`durable`: PostgreSQL's default fsync (benchmarks); tests run without it."""
+        self.durable = durable
         bin_dir = find_bin()
         assert bin_dir is not None
         self.bin = bin_dir
@@ -92,9 +94,11 @@ class PgServer:
 
     def start(self) -> None:
         options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sock} -c fsync=off "
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sock} "
             "-c unix_socket_permissions=0777 -c max_connections=200"
         )
+        if not self.durable:
+            options += " -c fsync=off"
         self._pg(
             str(self.bin / "pg_ctl"),
             "-D",

@@ -61,7 +61,10 @@ class Store(ABC):
         """StoreError now if the database cannot be used at all (cheap: before slow work)."""
         resolved = _resolve(target)
         if resolved.backend == "postgresql":
-            return  # connecting is the check; `open` reports it in one line
+            from bot.store.postgres import PostgresStore
+
+            await PostgresStore.check_login(resolved)
+            return
         from bot.store.database import SqliteStore
 
         await SqliteStore.probe_file(resolved)

@@ -11,9 +11,10 @@ the log gets one line (and one more when it is back), never a traceback per ques
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -98,6 +99,28 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     connections never LISTEN, SET, hold cursors or session locks (only xact locks)."""
 
 
+@contextlib.asynccontextmanager
+async def _readable_login_errors(target: DbTarget) -> AsyncIterator[None]:
+    """Start-up failures as one line naming the database, its password masked."""
+    where = target.describe()
+    try:
+        yield
+    except SchemaTooNew as exc:
+        raise StoreError(f"database {where}: {exc}; upgrade the bot") from None
+    except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
+        raise ConfigError(
+            f"PostgreSQL refused the login for {where} (check the user and password in BOT_DB_URL)"
+        ) from None
+    except asyncpg.InvalidCatalogNameError:
+        raise ConfigError(f"PostgreSQL database in {where} does not exist") from None
+    except (asyncpg.ClientConfigurationError, ValueError) as exc:
+        reason = _reason(exc, target.password)
+        raise ConfigError(f"invalid PostgreSQL URL {where}: {reason}") from None
+    except (*_GONE, asyncpg.PostgresError) as exc:
+        reason = _reason(exc, target.password)
+        raise ConfigError(f"cannot use PostgreSQL at {where}: {reason}") from None
+
+
 def _reason(exc: BaseException, password: str | None) -> str:
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     text = redact_url(text)
@@ -116,11 +139,17 @@ class PostgresStore(Store):
         self._listener: asyncio.Task[None] | None = None
         self._listen_conn: asyncpg.Connection | None = None
 
+    @staticmethod
+    async def check_login(target: DbTarget) -> None:
+        """Connect once and leave: the login fails here, in one line, before slow work."""
+        async with _readable_login_errors(target):
+            conn = await asyncpg.connect(target.dsn, timeout=CONNECT_TIMEOUT_S)
+            await conn.close()
+
     @classmethod
     async def connect(cls, target: DbTarget, *, pool_size: int = 10) -> PostgresStore:
         """Connect, check the login and migrate; one readable ConfigError if that fails."""
-        where = target.describe()
-        try:
+        async with _readable_login_errors(target):
             # min_size=0: no background "floor" reconnects (a traceback each) while down;
             # connections are opened on demand and kept while in use.
             pool = await asyncpg.create_pool(
@@ -132,23 +161,12 @@ class PostgresStore(Store):
                 max_inactive_connection_lifetime=60.0,
                 reset=_keep_session,
             )
-            async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
-                await _migrate(conn)
-        except SchemaTooNew as exc:
-            raise StoreError(f"database {where}: {exc}; upgrade the bot") from None
-        except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
-            raise ConfigError(
-                f"PostgreSQL refused the login for {where} (check the user and password in "
-                "BOT_DB_URL)"
-            ) from None
-        except asyncpg.InvalidCatalogNameError:
-            raise ConfigError(f"PostgreSQL database in {where} does not exist") from None
-        except (asyncpg.ClientConfigurationError, ValueError) as exc:
-            reason = _reason(exc, target.password)
-            raise ConfigError(f"invalid PostgreSQL URL {where}: {reason}") from None
-        except (*_GONE, asyncpg.PostgresError) as exc:
-            reason = _reason(exc, target.password)
-            raise ConfigError(f"cannot use PostgreSQL at {where}: {reason}") from None
+            try:
+                async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+                    await _migrate(conn)
+            except BaseException:
+                pool.terminate()
+                raise
         return cls(pool, target)
 
     async def close(self) -> None:

@@ -233,3 +233,14 @@ def test_bad_url_or_password_is_one_line_and_exit_2(pg_url: str, cli: Cli) -> No
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
         assert PASSWORD not in result.stderr + result.stdout
+    # `run` checks the database before logging in to Discord
+    done = subprocess.run(
+        bot_command("run", "--db", wrong),
+        capture_output=True,
+        text=True,
+        env=clean_env() | {"DISCORD_TOKEN": "MTIz.not-a-real.token"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "refused the login" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and PASSWORD not in done.stderr

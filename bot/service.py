@@ -309,17 +309,22 @@ class QAService:
                 pass
             self._wake.clear()
             try:
-                published = await self.store.published_version()
+                await self._follow_once(retry_at)
             except BotError:
-                continue  # the store logs its own outage once
-            if published is None or published.version == self._engine.version:
-                if published is not None:
-                    self._version_problem = None
-                continue
-            if time.monotonic() < retry_at.get(published.version, 0.0):
-                continue
-            if not await self.adopt(published.version, published.origin):
-                retry_at[published.version] = time.monotonic() + VERSION_RETRY_S
+                pass  # the store logs its own outage once
+            except Exception:  # a bug must not stop following for the life of the process
+                log.exception("following the published knowledge version failed")
+
+    async def _follow_once(self, retry_at: dict[str, float]) -> None:
+        published = await self.store.published_version()
+        if published is None or published.version == self._engine.version:
+            if published is not None:
+                self._version_problem = None
+            return
+        if time.monotonic() < retry_at.get(published.version, 0.0):
+            return
+        if not await self.adopt(published.version, published.origin):
+            retry_at[published.version] = time.monotonic() + VERSION_RETRY_S
 
     async def adopt(self, version: str, origin: str | None = None) -> bool:
         """Rebuild from this process's folder and swap only if it gives exactly `version`;

@@ -235,7 +235,8 @@ def child_rank_bm25(kb: Path, work: Path, n_questions: int) -> dict[str, Any]:
     # The persisted okapi index, ranked by the Engine without its query expansion (an
     # answer-quality feature that adds related terms on purpose): that path must be exact.
     default = build_engine(knowledge, settings)
-    engine = Engine(knowledge, replace(default.config, expansion_weight=0.0), default.index)
+    exact = default.config.tuning.model_copy(update={"expansion_weight": 0.0})
+    engine = Engine(knowledge, replace(default.config, tuning=exact), default.index)
     position = {p.id: i for i, p in enumerate(knowledge.passages)}
     qs = questions(n_questions, seed=1)
     times, max_diff, same_top, same_set = [], 0.0, 0, 0

@@ -3,9 +3,11 @@
 A deterministic third of the dev articles leaves the knowledge base; a logistic regression
 separates the support figures of questions about the remaining articles (answer) from those
 about removed ones (abstain). Questions come from a sample disjoint from eval_squad.py's
-(seed 0), so the operating point chosen there is not read off the training data.
+(seed 0), so the operating point chosen there is not read off the training data. With
+``--write`` the weights (rounded to 0.001) go into ``bot/core/answering/tuning.json``; the
+threshold ``min_support`` is chosen on eval_squad.py's curve and set there by hand.
 
-    python benchmarks/eval_fit_abstention.py --questions 1500
+    python benchmarks/eval_fit_abstention.py --questions 1500 [--write]
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.answering.compose import SUPPORT_FEATURES
+from bot.core.answering.support import SUPPORT_FEATURES
+from bot.core.answering.tuning import TUNING_FILE, load_tuning, write_tuning
 from bot.core.articles.loader import load_knowledge
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import EngineConfig
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--questions", type=int, default=1500, help="per side")
     parser.add_argument("--exclude-sample", type=int, default=800)
+    parser.add_argument("--write", action="store_true", help="write the weights to tuning.json")
     args = parser.parse_args(argv)
     squad = args.data / "squad-v1.1"
     if not (squad / "knowledge").is_dir():
@@ -64,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     engine = open_engine(small, EngineConfig())
     inside = [o.support for o in run_engine(engine, pool(True), "in-KB") if o.support]
     outside = [o.support for o in run_engine(engine, pool(False), "removed") if o.support]
-    x = np.array([s.features() for s in inside + outside], dtype=float)
+    cap = engine.config.tuning.together_cap
+    x = np.array([s.features(cap) for s in inside + outside], dtype=float)
     y = np.r_[np.ones(len(inside)), np.zeros(len(outside))]
     w = fit_logistic(x, y)
     scores = np.c_[x, np.ones(len(x))] @ w
@@ -72,9 +77,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(inside)} in-KB, {len(outside)} removed-article questions")
     for name, value in zip([*SUPPORT_FEATURES, "bias"], w, strict=True):
         print(f"  {name:18} {value:+.3f}")
-    print(f"support_weights = ({', '.join(f'{v:.3f}' for v in w)})")
+
     out_rate = float((scores[len(inside) :] < threshold).mean())
     print(f"threshold at 5 % in-KB abstained: {threshold:.3f} → removed abstained {out_rate:.1%}")
+    if args.write:
+        tuning = load_tuning()
+        names = [*SUPPORT_FEATURES, "bias"]
+        how = f"benchmarks/eval_fit_abstention.py --questions {args.questions}: " + (
+            "logistic regression on the dev removed-articles protocol, questions disjoint "
+            "from the evaluation sample"
+        )
+        weights = {n: round(float(v), 3) for n, v in zip(names, w, strict=True)}
+        write_tuning(
+            tuning.model_copy(
+                update={
+                    "support_weights": weights,
+                    "fitted": tuning.fitted | {"support_weights": how},
+                }
+            )
+        )
+        print(f"written to {TUNING_FILE}; choose min_support on eval_squad.py --curve")
     return 0
 
 

@@ -1,10 +1,11 @@
 """Fit the composer's sentence weights on SQuAD v1.1 *dev* questions (never held-out).
 
 A conditional logit: for each question, the softmax over the sentences of its top passages
-should put its mass on the sentences that contain a gold answer. Prints the weights to paste
-into ``ComposerTuning.sentence_weights`` (rounded, scaled so that coverage weighs 1).
+should put its mass on the sentences that contain a gold answer. Writes the weights (rounded,
+scaled so that coverage weighs 1) into ``bot/core/answering/tuning.json`` with ``--write``;
+weights set by hand there (those with a reason ``sentence_weights.<name>``) are kept.
 
-    python benchmarks/eval_fit_sentences.py --questions 2500
+    python benchmarks/eval_fit_sentences.py --questions 4000 [--write]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scipy.optimize import minimize
 from tqdm import tqdm
 
 from bot.core.answering.compose import SENTENCE_FEATURES, Candidate
+from bot.core.answering.tuning import TUNING_FILE, load_tuning, write_tuning
 from bot.core.articles.loader import load_knowledge
 from bot.core.engine import EngineConfig
 from bot.core.text.analysis import analyze
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         help="leave out eval_squad.py's dev sample of this size (seed 0)",
     )
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--write", action="store_true", help="write the weights to tuning.json")
     args = parser.parse_args(argv)
     squad = args.data / "squad-v1.1"
     if not (squad / "knowledge").is_dir():
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     xs, ys, groups = [], [], []
     for r in tqdm(pool, desc="features", leave=False):
         terms = analyze(r["question"], names=False)
-        hits = engine.search(r["question"], engine.config.candidates)
+        hits = engine.search(r["question"], engine.config.tuning.candidates)
         if not terms or not hits:
             continue
         cands = [Candidate(h.passage, h.article, h.score) for h in hits]
@@ -90,7 +93,29 @@ def main(argv: list[str] | None = None) -> int:
     w = fit.x / fit.x[0]
     for name, value in zip(SENTENCE_FEATURES, w, strict=True):
         print(f"  {name:18} {value:+.3f}")
-    print("sentence_weights = (" + ", ".join(f"{v:.2f}" for v in w) + ")")
+    if args.write:
+        tuning = load_tuning()
+        fitted = {n: round(float(v), 2) for n, v in zip(SENTENCE_FEATURES, w, strict=True)}
+        # A weight set by hand (it has a reason of its own) is not the fit's to change.
+        kept = {
+            n: tuning.sentence_weights[n]
+            for n in fitted
+            if f"sentence_weights.{n}" in tuning.reasons
+            and "by hand" in tuning.reasons[f"sentence_weights.{n}"]
+        }
+        how = f"benchmarks/eval_fit_sentences.py --questions {args.questions}: " + (
+            "conditional logit on SQuAD v1.1 dev questions disjoint from the evaluation "
+            "sample, scaled so coverage weighs 1, rounded to 0.01"
+        )
+        write_tuning(
+            tuning.model_copy(
+                update={
+                    "sentence_weights": fitted | kept,
+                    "fitted": tuning.fitted | {"sentence_weights": how},
+                }
+            )
+        )
+        print(f"written to {TUNING_FILE} (kept by hand: {', '.join(kept) or 'none'})")
     return 0
 
 

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
 
     config = EngineConfig(k1=args.k1, b=args.b, idf_mode=args.idf)
     if args.no_expansion:
-        config = replace(config, expansion_prefix=0)
+        no_expansion = config.tuning.model_copy(update={"expansion_prefix": 0})
+        config = replace(config, tuning=no_expansion)
     with tempfile.TemporaryDirectory() as scratch:
         write_corpus(root / "corpus.jsonl", Path(scratch))
         kb = load_knowledge(Path(scratch))

@@ -24,11 +24,12 @@ from bot.core.articles.loader import load_knowledge
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import EngineConfig
 from bot.evaluation.baseline import Baseline
+from bot.evaluation.dataset import read_rows
 from bot.evaluation.metrics import percentile
 from bot.evaluation.protocol import (
     Figures,
     Row,
-    never_abstain,
+    as_answered,
     open_engine,
     operating_point,
     removed_articles,
@@ -43,7 +44,7 @@ from bot.evaluation.protocol import (
 DATA = Path("/work/shared/data")
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_raw(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
@@ -65,7 +66,7 @@ def fmt(f: Figures) -> list[str]:
 
     return [
         pct(f.answer_hit_rate),
-        pct(f.first_citation_hit_rate),
+        pct(f.citation_hit_rate),
         pct(f.right_article_rate),
         pct(f.answered_right_article_rate),
         pct(f.abstention_rate),
@@ -147,12 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         "sample": args.sample,
         "seed": args.seed,
         "idf": args.idf,
-        "tuning": asdict(tuning),
+        "tuning": tuning.model_dump(mode="json", exclude={"reasons", "fitted"}),
     }
 
     kb = load_knowledge(squad / "knowledge")
     titles = {a.id: a.title for a in kb.articles}
-    rows_all = to_rows(read_rows(squad / f"{args.split}.jsonl"))
+    rows_all = read_rows(squad / f"{args.split}.jsonl")  # as `python -m bot eval` reads them
 
     # 1. In-KB questions against the whole knowledge base.
     rows = sample(rows_all, n, args.seed)
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     table = {"engine": score(rows, outcomes, rule)}
     if not args.no_baseline:
         base = run_baseline(Baseline(kb), rows, titles)
-        table["baseline"] = score(rows, base, never_abstain)
+        table["baseline"] = score(rows, base, as_answered)
     print_table(f"SQuAD v1.1 {args.split}: in-KB questions, whole knowledge base", table)
     results["in_kb"] = {k: asdict(v) for k, v in table.items()}
 
@@ -220,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     # 3. SQuAD v2.0 unanswerable questions.
     v2 = args.data / "squad-v2.0"
     if args.v2 and (v2 / "knowledge").is_dir():
-        raw = read_rows(v2 / f"{args.split}.jsonl")
+        raw = read_raw(v2 / f"{args.split}.jsonl")
         impossible = sample(
             [Row(r["question"], (), r["article"]) for r in raw if r.get("is_impossible")],
             n,

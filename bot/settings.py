@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     idf: Literal["okapi", "lucene"] = "lucene"
     max_file_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     max_question_chars: int = Field(default=500, gt=0)
-    top_k: int = Field(default=10, gt=0, le=100)
 
     admin_role_ids: list[int] = []
     admin_role_names: list[str] = []

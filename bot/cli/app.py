@@ -15,10 +15,12 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from bot.cli import render
-from bot.cli.evaluate import evaluate, read_rows, report_json, report_text
+from bot.cli.evaluate import report_json, report_text
 from bot.cli.options import add_shard_options, apply_db_option, apply_shard_options
 from bot.core.articles.diff import Snapshot, diff
 from bot.errors import BotError, ConfigError
+from bot.evaluation.dataset import read_rows
+from bot.evaluation.protocol import evaluate
 from bot.knowledge.factory import build_engine, load_knowledge_base
 from bot.redact import redact_logs
 from bot.service import QAService

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar, overload
 
 from bot.core.answering.answers import Answer, Turn
-from bot.core.answering.compose import Candidate, Composer, ComposerTuning, Draft
+from bot.core.answering.compose import Candidate, Composer, Draft
 from bot.core.answering.followup import context_terms, is_follow_up
+from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import Article, KnowledgeBase, Passage
 from bot.core.retrieval.encode import encode_passages
@@ -21,7 +22,7 @@ from bot.core.text.analysis import analyze
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
-ANALYZER_VERSION = "a4"
+ANALYZER_VERSION = "a5"  # a5: "won" and "may" are terms, no longer stopwords
 
 
 class _Texts(Sequence[str]):
@@ -51,17 +52,12 @@ class _Texts(Sequence[str]):
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    """Retrieval and answering parameters (from Settings)."""
+    """Retrieval parameters (from Settings) and the answer calibration (tuning.json)."""
 
     k1: float = 1.5
     b: float = 0.75
     idf_mode: IdfMode = "lucene"
-    candidates: int = 8
-    context_weight: float = 0.5
-    expansion_prefix: int = 4  # 0 turns query expansion off
-    expansion_share: float = 0.75
-    expansion_weight: float = 0.3
-    tuning: ComposerTuning = field(default_factory=ComposerTuning)
+    tuning: Tuning = field(default_factory=default_tuning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +187,7 @@ class Engine:
         return found
 
     def _find_related(self, term: str) -> list[str]:
-        p = self.config.expansion_prefix
+        p = self.config.tuning.expansion_prefix
         if p <= 0 or len(term) < p or not term.isalpha():
             return []
         if self._by_prefix is None:
@@ -211,7 +207,7 @@ class Engine:
             )
             shorter = min(len(term), len(other))
             # A short stem is a prefix of too many words (`pass` of `passwd`): 5 letters at least.
-            if shared >= self.config.expansion_share * shorter:
+            if shared >= self.config.tuning.expansion_share * shorter:
                 out.append(other)
         return out
 
@@ -250,14 +246,14 @@ class Engine:
         if not terms and not extra:
             return []
         scores = self.index.get_scores(list(terms))
-        related = list(self.composer.aliases(terms)) if self.config.expansion_weight else []
+        related = list(self.composer.aliases(terms)) if self.config.tuning.expansion_weight else []
         if related:
             expansion = self.index.get_scores(related)
-            expansion *= self.config.expansion_weight
+            expansion *= self.config.tuning.expansion_weight
             scores += expansion
         if extra:
             context = self.index.get_scores(list(extra))
-            context *= self.config.context_weight
+            context *= self.config.tuning.context_weight
             scores += context
         # Lucene idf is positive, so a matching passage scores above zero; okapi idf can be
         # negative, so eligibility is holding a question or context term (not a related one).
@@ -303,6 +299,6 @@ class Engine:
     def _compose(self, question: str, terms: list[str], borrowed: list[str]) -> Draft:
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
-            for i, score in self._ranked(terms, borrowed, self.config.candidates)
+            for i, score in self._ranked(terms, borrowed, self.config.tuning.candidates)
         ]
         return self.composer.compose(question, terms, candidates, borrowed)

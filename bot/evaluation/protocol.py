@@ -1,7 +1,9 @@
-"""Run an engine (or the baseline) over question rows and score the outcomes.
+"""Run an engine, the service or the baseline over question rows and score the outcomes:
+the one definition of every figure, for `python -m bot eval` and the benchmarks alike.
 
-An outcome keeps the answer a question would get with abstention switched off, plus the
-support figures the abstention rule decides on, so one run scores every setting of the rule.
+An engine outcome keeps the answer a question would get with abstention switched off, plus
+the support figures the abstention rule decides on, so one run scores every setting of the
+rule. A service outcome is the answer as a user got it (the rule already applied).
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from bot.core.answering.compose import ComposerTuning, Support, support_score
+if TYPE_CHECKING:
+    from bot.service import QAService
+
+from bot.core.answering.answers import Citation
+from bot.core.answering.support import Support, support_score
+from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig
 from bot.evaluation.baseline import Baseline
@@ -46,42 +54,70 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Figures:
-    """The headline figures of one run (rates are shares of all questions)."""
+    """The headline figures of one run.
+
+    Rates are shares of all questions, an abstention counting as a miss; the `answered_`
+    ones are shares of the answered questions. "Right article" (the first citation is from
+    the question's article) only counts questions that name an article: the headline is
+    among answered ones (`answered_right_article_rate`), reported over all of them too.
+    """
 
     questions: int
     answer_hit_rate: float
-    first_citation_hit_rate: float
-    right_article_rate: float | None
+    citation_hit_rate: float  # gold answer in the first citation's quote, right article
+    right_article_rate: float | None  # over every question naming an article
     abstention_rate: float
     mean_answer_chars: float
     latency_p50_ms: float
     latency_p95_ms: float
-    answered_hit_rate: float = 0.0  # the same, among answered questions only
-    answered_right_article_rate: float | None = None
+    answered_hit_rate: float = 0.0  # answer hit among answered questions
+    answered_right_article_rate: float | None = None  # among answered questions naming one
 
 
 Rule = Callable[[Outcome], bool]  # True when the outcome is abstained
 
 
-def never_abstain(outcome: Outcome) -> bool:
+def as_answered(outcome: Outcome) -> bool:
+    """Abstained only where the answer itself abstained (the baseline never does; a
+    service answer has the composer's rule applied already)."""
     return outcome.forced_abstention
 
 
-def rule_of(tuning: ComposerTuning) -> Rule:
+def rule_of(tuning: Tuning) -> Rule:
     """The composer's abstention rule with these thresholds, applied to recorded outcomes."""
 
     def abstains(outcome: Outcome) -> bool:
         if outcome.forced_abstention or outcome.support is None:
             return True
-        return support_score(outcome.support, tuning.support_weights) < tuning.min_support
+        return support_score(outcome.support, tuning) < tuning.min_support
 
     return abstains
 
 
 def open_engine(kb: KnowledgeBase, config: EngineConfig) -> Engine:
     """An engine over `kb` whose composer never abstains on weak evidence (rules apply later)."""
-    tuning = replace(config.tuning, min_support=-math.inf)
+    tuning = config.tuning.model_copy(update={"min_support": -math.inf})
     return Engine(kb, replace(config, tuning=tuning))
+
+
+def outcome_of(
+    text: str,
+    abstained: bool,
+    citations: Sequence[Citation],
+    support: Support | None,
+    latency_ms: float,
+) -> Outcome:
+    """An answer (a draft or a stored one) as the figures see it: its text and first citation."""
+    first = citations[0] if citations else None
+    return Outcome(
+        text=strip_markers(text) if not abstained else "",
+        quote=first.quote if first else "",
+        title=first.title if first else "",
+        article_id=first.article_id if first else "",
+        forced_abstention=abstained,
+        support=support,
+        latency_ms=latency_ms,
+    )
 
 
 def run_engine(engine: Engine, rows: Sequence[Row], desc: str = "engine") -> list[Outcome]:
@@ -91,19 +127,25 @@ def run_engine(engine: Engine, rows: Sequence[Row], desc: str = "engine") -> lis
         started = time.perf_counter()
         draft = engine.draft(row.question)
         elapsed = (time.perf_counter() - started) * 1000
-        first = draft.citations[0] if draft.citations else None
-        out.append(
-            Outcome(
-                text=strip_markers(draft.text) if not draft.abstained else "",
-                quote=first.quote if first else "",
-                title=first.title if first else "",
-                article_id=first.article_id if first else "",
-                forced_abstention=draft.abstained,
-                support=draft.support,
-                latency_ms=elapsed,
-            )
-        )
+        out.append(outcome_of(draft.text, draft.abstained, draft.citations, draft.support, elapsed))
     return out
+
+
+async def run_service(
+    service: QAService, rows: Sequence[Row], progress: bool = True
+) -> list[Outcome]:
+    """Ask every row's question through the service, stored like any answer; record it."""
+    out: list[Outcome] = []
+    for row in tqdm(rows, disable=not progress, unit="q", desc="eval", leave=False):
+        answer = await service.ask(row.question)
+        latency = answer.latency_ms or 0.0
+        out.append(outcome_of(answer.answer, answer.abstained, answer.citations, None, latency))
+    return out
+
+
+async def evaluate(service: QAService, rows: Sequence[Row], progress: bool = True) -> Figures:
+    """What `python -m bot eval` reports: the rows asked through the service, scored."""
+    return score(rows, await run_service(service, rows, progress), as_answered)
 
 
 def run_baseline(baseline: Baseline, rows: Sequence[Row], titles: dict[str, str]) -> list[Outcome]:
@@ -130,7 +172,7 @@ def run_baseline(baseline: Baseline, rows: Sequence[Row], titles: dict[str, str]
 
 def score(rows: Sequence[Row], outcomes: Sequence[Outcome], abstains: Rule) -> Figures:
     """Answer hit, first-citation hit (gold in the first quote, right article), and the rest."""
-    hits = cite_hits = abstained = right = 0
+    hits = cite_hits = abstained = right = answered_with_article = 0
     lengths: list[int] = []
     with_article = sum(1 for r in rows if r.article)
     for row, o in zip(rows, outcomes, strict=True):
@@ -141,6 +183,7 @@ def score(rows: Sequence[Row], outcomes: Sequence[Outcome], abstains: Rule) -> F
         hits += contains_answer(o.text, row.answers)
         on_article = bool(row.article) and same_article(row.article or "", o.title, o.article_id)
         right += on_article
+        answered_with_article += bool(row.article)
         cite_hits += contains_answer(o.quote, row.answers) and (on_article or not row.article)
     n = max(len(rows), 1)
     answered = max(len(rows) - abstained, 1)
@@ -148,14 +191,16 @@ def score(rows: Sequence[Row], outcomes: Sequence[Outcome], abstains: Rule) -> F
     return Figures(
         questions=len(rows),
         answer_hit_rate=hits / n,
-        first_citation_hit_rate=cite_hits / n,
-        right_article_rate=right / n if with_article else None,
+        citation_hit_rate=cite_hits / n,
+        right_article_rate=right / with_article if with_article else None,
         abstention_rate=abstained / n,
         mean_answer_chars=statistics.fmean(lengths) if lengths else 0.0,
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
         answered_hit_rate=hits / answered,
-        answered_right_article_rate=right / answered if with_article else None,
+        answered_right_article_rate=(
+            right / answered_with_article if answered_with_article else None
+        ),
     )
 
 
@@ -188,13 +233,13 @@ def tradeoff(
     in_rows: Sequence[Row],
     in_outcomes: Sequence[Outcome],
     out_outcomes: Sequence[Outcome],
-    base: ComposerTuning,
+    base: Tuning,
     thresholds: Iterable[float],
 ) -> list[CurvePoint]:
     """The abstention rule at every threshold, scored on both sides of the protocol."""
     points = []
     for threshold in thresholds:
-        rule = rule_of(replace(base, min_support=threshold))
+        rule = rule_of(base.model_copy(update={"min_support": threshold}))
         points.append(
             CurvePoint(
                 threshold,

@@ -238,11 +238,6 @@ class SqliteStore(Store):
             context_terms=json.loads(row["context_terms"]),
         )
 
-    async def answer_count(self) -> int:
-        async with self._db.execute("SELECT count(*) FROM answers") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
     # --- feedback ------------------------------------------------------------
 
     async def add_feedback(self, answer_id: int, user_id: str, value: int) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.answering.compose import ComposerTuning, Support, support_score
+from bot.core.answering.support import Support, support_score
+from bot.core.answering.tuning import Tuning, default_tuning
 from bot.evaluation.protocol import (
     Outcome,
     Row,
-    never_abstain,
+    as_answered,
     operating_point,
     removed_articles,
     rule_of,
@@ -16,8 +17,22 @@ from bot.evaluation.protocol import (
     tradeoff,
 )
 
+
+def tuned(**changes: object) -> Tuning:
+    """The shipped tuning with some values changed."""
+    return default_tuning().model_copy(update=changes)
+
+
 # Answer when coverage ≥ 0.5 (support score = coverage − 0.5).
-COVERAGE_ONLY = ComposerTuning(support_weights=(1.0, 0, 0, 0, 0, -0.5), min_support=0.0)
+COVERAGE_WEIGHTS = {
+    "coverage": 1.0,
+    "together": 0.0,
+    "sentence_coverage": 0.0,
+    "article_share": 0.0,
+    "title_match": 0.0,
+    "bias": -0.5,
+}
+COVERAGE_ONLY = tuned(support_weights=COVERAGE_WEIGHTS, min_support=0.0)
 
 
 def outcome(text: str, coverage: float, together: int, article: str = "A.md") -> Outcome:
@@ -28,19 +43,19 @@ def outcome(text: str, coverage: float, together: int, article: str = "A.md") ->
 
 def test_rule_is_the_composers_support_score() -> None:
     """An outcome is abstained exactly when its support score is below the threshold."""
-    tuning = ComposerTuning(support_weights=(1.0, 0, 0, 0, 0, -0.5), min_support=0.0)
+    tuning = COVERAGE_ONLY
     rule = rule_of(tuning)
     assert not rule(outcome("x", 0.7, 0))
     assert not rule(outcome("x", 0.5, 0))
     assert rule(outcome("x", 0.4, 9))
-    assert support_score(Support(0.7, 0), tuning.support_weights) == pytest.approx(0.2)
+    assert support_score(Support(0.7, 0), tuning) == pytest.approx(0.2)
 
 
 def test_forced_abstention_is_always_abstained() -> None:
     """No passage at all is an abstention whatever the threshold."""
     empty = Outcome("", "", "", "", True, None, 1.0)
-    assert never_abstain(empty)
-    assert rule_of(ComposerTuning(min_support=-1e9))(empty)
+    assert as_answered(empty)
+    assert rule_of(tuned(min_support=-1e9))(empty)
 
 
 def test_score_counts_hits_citations_and_articles() -> None:
@@ -51,7 +66,7 @@ def test_score_counts_hits_citations_and_articles() -> None:
     assert figures.questions == 3
     assert figures.abstention_rate == 1 / 3
     assert figures.answer_hit_rate == 2 / 3
-    assert figures.first_citation_hit_rate == 1 / 3  # q3 quotes the wrong article
+    assert figures.citation_hit_rate == 1 / 3  # q3 quotes the wrong article
     assert figures.right_article_rate == 1 / 3
     assert figures.mean_answer_chars == (9 + 5) / 2
 
@@ -77,3 +92,14 @@ def test_removed_articles_are_a_deterministic_third() -> None:
     names = ["c", "a", "f", "b", "e", "d"]
     assert removed_articles(names) == ["a", "d"]
     assert removed_articles(list(reversed(names))) == ["a", "d"]
+
+
+def test_right_article_counts_only_questions_naming_one() -> None:
+    """Right article: over the questions naming an article, all of them and answered ones."""
+    rows = [Row("q1", ("Paris",), "A"), Row("q2", ("Rome",), "A"), Row("q3", ("Oslo",), None)]
+    outs = [outcome("In Paris.", 0.9, 3), outcome("In Rome.", 0.1, 0), outcome("Oslo!", 0.9, 3)]
+    figures = score(rows, outs, rule_of(COVERAGE_ONLY))
+    assert figures.right_article_rate == 1 / 2  # q2, abstained, is a miss
+    assert figures.answered_right_article_rate == 1.0  # q1 is the only answered one naming A
+    assert figures.citation_hit_rate == 2 / 3  # q3 names no article: its quote counts
+    assert as_answered(outs[1]) is False  # as answered: only the answer's own abstention

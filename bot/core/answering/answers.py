@@ -38,7 +38,6 @@ class Turn(BaseModel):
     question: str
     answer: str
     context_terms: list[str] = []
-    passage_ids: list[str] = []
 
 
 class Answer(BaseModel):
@@ -63,5 +62,4 @@ class Answer(BaseModel):
             question=self.question,
             answer=self.answer,
             context_terms=self.context_terms,
-            passage_ids=[c.passage_id for c in self.citations],
         )

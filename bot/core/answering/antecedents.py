@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.answering.tuning import AntecedentMode
 from bot.core.text.sentences import Span, one_line, sentence_spans
 
 # A demonstrative pointing at something named in an earlier sentence ("these weapons").
@@ -28,16 +29,18 @@ def opens_with_pronoun(sentence: str) -> bool:
     return bool(_OPENS_WITH_PRONOUN.search(sentence))
 
 
-def refers_back(sentence: str, mode: int = 1) -> bool:
+def refers_back(sentence: str, mode: AntecedentMode) -> bool:
     """The sentence cannot be understood alone: it points at something said just before."""
-    if mode == 0:
+    if mode == "off":
         return False
     if opens_with_pronoun(sentence):
         return True
-    return mode >= 2 and has_demonstrative(sentence)
+    return mode == "pronouns_and_demonstratives" and has_demonstrative(sentence)
 
 
-def antecedent(text: str, start: int, end: int, mode: int, max_chars: int) -> Span | None:
+def antecedent(
+    text: str, start: int, end: int, mode: AntecedentMode, max_chars: int
+) -> Span | None:
     """The sentence of `text` to quote before `text[start:end]` because that one points back
     at it; None when it does not, there is none, or both together exceed `max_chars`."""
     if not refers_back(text[start:end], mode):

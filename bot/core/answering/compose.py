@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
 from bot.core.answering.answers import Citation, Evidence
-from bot.core.answering.antecedents import antecedent, has_demonstrative, opens_with_pronoun
+from bot.core.answering.antecedents import antecedent, opens_with_pronoun
 from bot.core.answering.cues import (
     asks_who,
     expected_kind,
@@ -19,6 +18,9 @@ from bot.core.answering.cues import (
     qualified_heads,
     satisfies,
 )
+from bot.core.answering.quotes import narrowed, shown_quote, snippet
+from bot.core.answering.support import SUPPORT_FEATURES, Support, ordered_weights, support_score
+from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import Article, Passage
 from bot.core.text.analysis import analyze, term_words
 from bot.core.text.sentences import one_line, sentence_spans
@@ -34,7 +36,8 @@ class Candidate:
     doc: int | None = None
 
 
-# What a sentence is scored on; ComposerTuning.sentence_weights weighs them in this order.
+# What a sentence is scored on, in the order sentence_features computes them; the weights
+# are tuning.json's `sentence_weights` (a test keeps the two names lists equal).
 SENTENCE_FEATURES = (
     "coverage",  # share of the question's weight in the sentence
     "title_credit",  # question weight found only in the article title
@@ -43,7 +46,6 @@ SENTENCE_FEATURES = (
     "passage_score",  # the passage's BM25 score relative to the best passage
     "answer_type",  # the sentence has what the question asks for (a year, a number, a name)
     "focus",  # share of the words after "what/which" found in the sentence
-    "demonstrative",  # "these weapons": points back at an earlier sentence
     "restates",  # no word beyond the question's: adds nothing
     "passage_rank",  # 1 / rank of the passage
     "neighbour_credit",  # question weight found only in the adjacent sentences
@@ -53,79 +55,6 @@ SENTENCE_FEATURES = (
     "pronoun_opening",  # starts with he/it/they/this…
     "phrases",  # share of the question's adjacent term pairs found adjacent here
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ComposerTuning:
-    """Weights of sentence choice and the abstention rule (measured in docs/evaluation.md)."""
-
-    passages_considered: int = 5
-    # Abstention: answer when support_score ≥ min_support. Weights (one per SUPPORT_FEATURES,
-    # then the bias) fitted by benchmarks/eval_fit_abstention.py on the dev protocol.
-    support_weights: tuple[float, ...] = (4.528, 0.586, 4.098, 3.057, 1.062, -7.323)
-    min_support: float = 0.0  # dev: most removed-article abstention with ≤ 4.5 % in-KB
-    max_quote_chars: int = 300
-    # Fitted on SQuAD dev questions by benchmarks/eval_fit_sentences.py (context: by hand).
-    sentence_weights: tuple[float, ...] = (
-        1.0,
-        1.01,
-        0.3,
-        0.13,
-        0.76,
-        0.36,
-        0.05,
-        0.0,
-        -0.04,
-        0.13,
-        0.43,
-        -0.03,
-        -0.02,
-        0.65,
-        0.05,
-        0.18,
-    )
-    antecedent_max_chars: int = 400
-    antecedent_mode: int = 2
-    best_first: bool = True
-    max_sentences: int = 2
-    max_answer_chars: int = 350
-    second_sentence_min_gain: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Support:
-    """How strongly the retrieved passages support an answer (what abstention decides on)."""
-
-    coverage: float  # share of the question's weight found in the best-covering passage
-    together: int  # question (and context) terms inside the chosen sentence
-    sentence_coverage: float = 0.0  # share of the question's weight in the chosen sentence
-    article_share: float = 0.0  # share of the retrieved score mass in the top article
-    title_match: float = 0.0  # the top passage's title has a question term (1) or not (0)
-
-    def features(self) -> tuple[float, ...]:
-        """The figures the abstention score weighs, in SUPPORT_FEATURES order."""
-        return (
-            self.coverage,
-            min(self.together, 6),
-            self.sentence_coverage,
-            self.article_share,
-            self.title_match,
-        )
-
-
-SUPPORT_FEATURES = (
-    "coverage",
-    "together",
-    "sentence_coverage",
-    "article_share",
-    "title_match",
-)
-
-
-def support_score(support: Support, weights: Sequence[float]) -> float:
-    """A logistic score (log-odds) that the knowledge base answers the question."""
-    *w, bias = weights
-    return bias + sum(a * f for a, f in zip(w, support.features(), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,57 +108,6 @@ def _pairs(sequence: Sequence[str]) -> set[tuple[str, str]]:
     return {tuple(sorted(pair)) for pair in pairwise(sequence)}  # type: ignore[misc]
 
 
-_CLAUSE_END = re.compile(r"[,;:—–…]\s+|\s+[—–-]\s+")
-
-
-def _focus(
-    text: str, start: int, end: int, terms: set[str], tuning: ComposerTuning
-) -> tuple[int, int]:
-    """Narrow an over-long sentence to its clauses that carry the most question terms."""
-    if end - start <= tuning.max_quote_chars:
-        return start, end
-    cuts = [start] + [m.end() for m in _CLAUSE_END.finditer(text, start, end)] + [end]
-    # Each clause analysed once; a run of clauses holds the union of their terms.
-    clause_terms = [terms & set(analyze(text[a:b])) for a, b in pairwise(cuts)]
-    best = (start, start + tuning.max_quote_chars)
-    best_score = -1.0
-    for i, a in enumerate(cuts[:-1]):
-        found: set[str] = set()
-        for j, b in enumerate(cuts[i + 1 :], start=i):
-            if b - a > tuning.max_quote_chars:
-                break
-            found |= clause_terms[j]
-            score = len(found) + (b - a) / 10_000
-            if score > best_score:
-                best, best_score = (a, b), score
-    a, b = best
-    if best_score < 0:  # no clause boundary fits: cut at a word boundary
-        space = text.rfind(" ", a, b)
-        b = space if space > a else b
-    while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:—–-"):
-        b -= 1
-    while a < b and text[a].isspace():
-        a += 1
-    return a, b
-
-
-def _snippet(text: str, limit: int = 200) -> str:
-    flat = one_line(text)
-    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _marked_cuts(text: str, start: int, end: int) -> str:
-    """The quote as shown in the answer: "…" where it cuts a sentence (the citation's quote
-    itself stays a verbatim slice of the passage)."""
-    spans = sentence_spans(text)
-    shown = one_line(text[start:end])
-    if start not in {sp.start for sp in spans}:
-        shown = "…" + shown
-    if end not in {sp.end for sp in spans}:
-        shown += "…"
-    return shown
-
-
 @dataclass(slots=True)
 class _Scored:
     candidate: Candidate
@@ -245,13 +123,15 @@ class Composer:
     def __init__(
         self,
         idf: Callable[[str], float],
-        tuning: ComposerTuning | None = None,
+        tuning: Tuning,
         related: Callable[[str], Iterable[str]] | None = None,
         contained: Callable[[Sequence[int], Collection[str]], list[set[str]]] | None = None,
     ) -> None:
         # Coverage asks for the same few terms' weights hundreds of times per answer.
         self._idf = lru_cache(maxsize=8192)(idf)
-        self.tuning = tuning or ComposerTuning()
+        self.tuning = tuning
+        self._sentence_weights = ordered_weights(tuning.sentence_weights, SENTENCE_FEATURES)
+        ordered_weights(tuning.support_weights, (*SUPPORT_FEATURES, "bias"))  # checked now
         self._related = related
         self._contained = contained
 
@@ -286,7 +166,7 @@ class Composer:
                     url=c.article.url,
                     score=c.score,
                     matched_terms=sorted(wanted & present),
-                    snippet=_snippet(c.passage.text),
+                    snippet=snippet(c.passage.text),
                 )
             )
         return out
@@ -388,7 +268,7 @@ class Composer:
                     passage_hash=p.text_hash,
                 )
             )
-            parts.append(f"{_marked_cuts(p.text, s.start, s.end)} [{n}]")
+            parts.append(f"{shown_quote(p.text, s.start, s.end)} [{n}]")
         return Draft(" ".join(parts), False, None, citations, evidence, support)
 
     def _score_sentences(
@@ -399,7 +279,7 @@ class Composer:
         context_terms: Sequence[str],
         aliases: dict[str, str],
     ) -> list[_Scored]:
-        weights = self.tuning.sentence_weights
+        weights = self._sentence_weights
         scored = [
             _Scored(cand, a, b, s_terms, sum(w * f for w, f in zip(weights, feats, strict=True)))
             for cand, a, b, s_terms, feats in self.sentence_features(
@@ -429,7 +309,8 @@ class Composer:
             text = cand.passage.text
             title_terms = set(_aliased(_sentence_terms(cand.article.title), aliases))
             spans = [
-                _focus(text, span.start, span.end, terms, tuning) for span in sentence_spans(text)
+                narrowed(text, span.start, span.end, terms, tuning.max_quote_chars)
+                for span in sentence_spans(text)
             ]
             sequences = [_aliased(_sentence_terms(text[a:b]), aliases) for a, b in spans]
             term_sets = [set(seq) for seq in sequences]
@@ -448,7 +329,6 @@ class Composer:
                     cand.score / top_score,
                     1.0 if satisfies(kind, sentence, terms) else 0.0,
                     len(focus & s_terms) / len(focus) if focus else 0.0,
-                    1.0 if has_demonstrative(sentence) else 0.0,
                     0.0 if s_terms - terms else 1.0,  # restates the question, adds nothing
                     1.0 / (rank + 1),
                     self.coverage(terms, neighbours - s_terms),
@@ -490,7 +370,7 @@ class Composer:
 
     def strong_enough(self, support: Support) -> bool:
         """The calibrated rule: the support score reaches the operating point."""
-        return support_score(support, self.tuning.support_weights) >= self.tuning.min_support
+        return support_score(support, self.tuning) >= self.tuning.min_support
 
     def _with_antecedent(self, best: _Scored) -> _Scored:
         """Quote the sentence before too when the best one points back at it ("He …")."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import lru_cache
 from itertools import chain
 
@@ -224,8 +223,3 @@ def term_words(text: str) -> dict[str, str]:
         if is_content_word(w):
             out.setdefault(_stem(w), w)
     return out
-
-
-def analyze_all(texts: Iterable[str]) -> list[list[str]]:
-    """Analyze many texts (the indexing path)."""
-    return [analyze(t) for t in texts]

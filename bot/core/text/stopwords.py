@@ -1,4 +1,13 @@
-"""English stopwords: the Snowball list (as NLTK ships it), folded as the analyzer folds text."""
+"""English stopwords for retrieval, folded as the analyzer folds text (no apostrophes).
+
+Based on NLTK's English list, without its apostrophe forms ("don't": the analyzer never
+sees an apostrophe) and without two words that are terms here: "won" (the past of *win*,
+which the lexicon maps to it: "Who won the Super Bowl?") and "may" (the month: "What
+happened in May 2019?"). Added, 16 words: the modals "could", "would", "might", "must",
+"ought", "shall" (NLTK has only "should" and "will"); "also"; the contractions as they fold
+without their apostrophe ("im", "ive", "id", "youre", "theyre", "whats", "whos"); and the
+Latin abbreviations "eg", "ie" once their dots are folded away.
+"""
 
 ENGLISH_STOPWORDS: frozenset[str] = frozenset(
     [
@@ -157,7 +166,6 @@ ENGLISH_STOPWORDS: frozenset[str] = frozenset(
         "shouldn",
         "wasn",
         "weren",
-        "won",
         "wouldn",
         "im",
         "ive",
@@ -167,7 +175,6 @@ ENGLISH_STOPWORDS: frozenset[str] = frozenset(
         "whats",
         "whos",
         "also",
-        "may",
         "might",
         "must",
         "shall",

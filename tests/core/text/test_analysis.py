@@ -90,6 +90,17 @@ def test_question_of_only_stopwords_has_no_terms() -> None:
     assert analyze("?!... ---") == []
 
 
+def test_won_is_the_past_of_win_not_a_stopword() -> None:
+    """A question about winning ("Who won the Super Bowl?") keeps `won`, as the stem win."""
+    assert analyze("Who won the Super Bowl?", names=False) == ["win", "super", "bowl"]
+    assert analyze("won") == analyze("wins")
+
+
+def test_may_the_month_is_kept() -> None:
+    """The month stays a term: "What happened in May 2019?" keeps `may`."""
+    assert analyze("What happened in May 2019?", names=False) == ["happen", "may", "2019"]
+
+
 def test_irregular_verbs_and_spelling_variants_meet() -> None:
     """`spoke` finds `speak`, `bought` finds `buy`, `defense` finds `defence`."""
     assert analyze("spoke") == analyze("speak")

@@ -1,0 +1,91 @@
+"""The answer and abstention calibration: every fitted or hand-set parameter, from one
+versioned file (tuning.json) that the fitting scripts in benchmarks/ write.
+
+Loaded once at start-up (``default_tuning`` caches it) and passed down through EngineConfig.
+Each hand-set value carries a one-line reason in the file's ``reasons``; a sentence weight
+whose reason (``sentence_weights.<feature>``) starts "set by hand" is kept by the fit.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+TUNING_FILE = Path(__file__).with_name("tuning.json")
+TUNING_VERSION = 1
+
+# Which sentences point back at the one before and get it quoted too (see antecedents.py).
+AntecedentMode = Literal["off", "pronouns", "pronouns_and_demonstratives"]
+
+# Values whose origin is a fit, not a hand: they need no reason of their own.
+_FITTED = frozenset({"sentence_weights", "support_weights"})
+_NOT_PARAMETERS = frozenset({"version", "fitted", "reasons"})
+
+
+class Tuning(BaseModel):
+    """Weights and limits of retrieval for answers, sentence choice and abstention."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int
+    fitted: dict[str, str]  # fitted group → how it was fitted (script, data)
+    sentence_weights: dict[str, float]  # per compose.SENTENCE_FEATURES
+    support_weights: dict[str, float]  # per compose.SUPPORT_FEATURES, and "bias"
+    min_support: float  # answer when the support score reaches it
+    together_cap: int = Field(ge=1)
+    passages_considered: int = Field(ge=1)
+    max_quote_chars: int = Field(ge=1)
+    antecedent_mode: AntecedentMode
+    antecedent_max_chars: int = Field(ge=0)
+    best_first: bool
+    max_sentences: int = Field(ge=1)
+    max_answer_chars: int = Field(ge=1)
+    second_sentence_min_gain: float
+    candidates: int = Field(ge=1)
+    context_weight: float = Field(ge=0)
+    expansion_prefix: int = Field(ge=0)  # 0 turns query expansion off
+    expansion_share: float = Field(ge=0, le=1)
+    expansion_weight: float = Field(ge=0)
+    reasons: dict[str, str]
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> Tuning:
+        """Every hand-set value has a reason; every reason names a value of the file."""
+        if self.version != TUNING_VERSION:
+            raise ValueError(f"tuning version {self.version}, expected {TUNING_VERSION}")
+        hand_set = set(type(self).model_fields) - _FITTED - _NOT_PARAMETERS
+        missing = sorted(name for name in hand_set if not self.reasons.get(name, "").strip())
+        if missing:
+            raise ValueError(f"hand-set values without a reason: {', '.join(missing)}")
+        known = hand_set | {f"sentence_weights.{n}" for n in self.sentence_weights}
+        if unknown := sorted(set(self.reasons) - known):
+            raise ValueError(f"reasons for unknown values: {', '.join(unknown)}")
+        if set(self.fitted) != _FITTED:
+            raise ValueError(f"say how each of {sorted(_FITTED)} was fitted")
+        return self
+
+    def set_by_hand(self, feature: str) -> bool:
+        """The sentence weight of `feature` is set by hand, not fitted."""
+        return self.reasons.get(f"sentence_weights.{feature}", "").startswith("set by hand")
+
+
+def load_tuning(path: Path = TUNING_FILE) -> Tuning:
+    """Read and validate a tuning file (pydantic.ValidationError if it is not one)."""
+    return Tuning.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+@cache
+def default_tuning() -> Tuning:
+    """The shipped tuning.json, read on first use and then kept."""
+    return load_tuning()
+
+
+def write_tuning(tuning: Tuning, path: Path = TUNING_FILE) -> None:
+    """Validate and write a tuning file (what the fitting scripts do with new weights)."""
+    checked = Tuning.model_validate(tuning.model_dump())  # model_copy does not validate
+    text = json.dumps(checked.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    Path(path).write_text(text + "\n", encoding="utf-8")

@@ -139,6 +139,11 @@ class QAService:
             raise
         return service
 
+    @staticmethod
+    async def check_database(settings: Settings) -> None:
+        """ConfigError/StoreError now if the database cannot be used (before slow work)."""
+        await Store.probe(settings.database)
+
     async def close(self) -> None:
         if self._following is not None:
             self._following.cancel()

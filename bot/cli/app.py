@@ -236,7 +236,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     from bot.discord_ui.runner import run_discord  # imported late: the CLI needs no discord.py
 
-    await Store.probe(settings.database)  # a bad database URL or password: before logging in
+    await QAService.check_database(settings)  # a bad URL or password: before logging in
     await run_discord(settings)
     return 0
 

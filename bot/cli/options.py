@@ -10,7 +10,6 @@ from pydantic import SecretStr, ValidationError
 
 from bot.errors import ConfigError
 from bot.settings import Settings
-from bot.store.target import DbTarget
 
 
 def add_shard_options(parser: argparse.ArgumentParser) -> None:
@@ -30,11 +29,11 @@ def add_shard_options(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_db_option(value: str) -> dict[str, Any]:
-    """`--db` takes a path, sqlite:///PATH or postgresql://… (it replaces BOT_DB_URL)."""
-    target = DbTarget.parse(value)
-    if target.backend == "postgresql":
+    """`--db` takes a path, sqlite:///PATH or postgresql://… and replaces BOT_DB_URL; the
+    settings' `database` reads it (and refuses an unknown scheme)."""
+    if "://" in value:
         return {"db_url": SecretStr(value)}
-    return {"db_path": target.path or Path(value), "db_url": None}
+    return {"db_path": Path(value), "db_url": None}
 
 
 def apply_shard_options(args: argparse.Namespace, settings: Settings) -> Settings:

@@ -31,3 +31,7 @@ class ConfigError(BotError):
     """A required setting is missing or invalid."""
 
     exit_code = 2
+
+
+class ArticleError(BotError):
+    """An article file was refused (name, size, content) or cannot be changed; nothing was."""

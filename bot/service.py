@@ -1,4 +1,9 @@
-"""The one service both front ends share: ask, search, reload, status, feedback."""
+"""The one service both front ends share: every action a user can take is a method here.
+
+The CLI and the Discord cogs only parse input and render the models returned (Answer,
+SearchReport, CitedPassage, ReloadReport, KbStatus); `QAService.start` and `QAService.index`
+are the composition root that wires the store, the knowledge loader and the engine.
+"""
 
 from __future__ import annotations
 
@@ -9,55 +14,51 @@ import re
 import socket
 import time
 import unicodedata
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-
+from bot.admin import AdminService, parse_since
 from bot.core.answering.answers import Answer, Turn
-from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff_loaded
-from bot.core.articles.models import Article, KnowledgeBase, Passage
-from bot.core.engine import Engine, SearchResult
+from bot.core.answering.gaps import GapGroup
+from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff, diff_loaded
+from bot.core.articles.models import KnowledgeBase
+from bot.core.engine import Engine
+from bot.core.requests import AskedBy
+from bot.core.text.analysis import analyze
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
 from bot.knowledge.factory import build_engine, load_knowledge_base
+from bot.knowledge.versions import Version, VersionStore, manifest_id
+from bot.results import (
+    VOTE_VALUES,
+    CitedPassage,
+    KbStatus,
+    ReloadReport,
+    SearchHit,
+    SearchReport,
+    Vote,
+)
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.base import AskedBy
 
 log = logging.getLogger(__name__)
 
+# The admin loop's boundary, for the front ends (which import only this module for behaviour).
+__all__ = [
+    "AdminService",
+    "GapGroup",
+    "KbStatus",
+    "QAService",
+    "ReloadReport",
+    "Version",
+    "parse_since",
+]
+
 VERSION_RETRY_S = 5.0  # a published version this process could not build is tried again
+MAX_REASON_CHARS = 300  # a 👎 reason is a hint for the admins, not an essay
 
 
-class ReloadReport(BaseModel):
-    """The outcome of a reload, for the admin who asked and for the reloads table."""
-
-    ok: bool
-    message: str
-    index_version: str
-    articles: int
-    passages: int
-    diff: KnowledgeDiff = KnowledgeDiff()
-    problems: list[str] = []
-    duration_ms: float = 0.0
-
-
-class KbStatus(BaseModel):
-    articles: int
-    passages: int
-    index_version: str
-    loaded_at: datetime
-    problems: list[str]
-    answers_served: int
-    abstention_rate: float
-    feedback_up: int
-    feedback_down: int
-    last_reload_at: str | None
-    last_reload_outcome: str | None
-    # Several processes: which database, this process, the version all should serve.
-    store: str = ""
-    process: str = ""
-    published_version: str | None = None
-    version_problem: str | None = None
+# Told of every reload, done or refused (admin notifications); must not raise.
+ReloadListener = Callable[[ReloadReport], Awaitable[None]]
 
 
 # CSI (`ESC [ 31m`) and OSC (`ESC ] 0;title BEL`) sequences; a lone ESC is a control char.
@@ -87,6 +88,54 @@ def clean_question(text: str, max_chars: int) -> str:
     return cleaned
 
 
+def _fewer_hits(query: str, found: int, passages: int) -> str:
+    """Why a search found fewer passages than asked for (search only lists matches)."""
+    if not analyze(query, names=False):
+        return "the query has no searchable words (only common words like “the” or “what”)"
+    if found == 0:
+        return "no passage contains a word of the query"
+    if found >= passages:
+        return f"the knowledge base has only {passages:,} passage(s)"
+    return f"only {found:,} passage(s) contain a word of the query"
+
+
+def _quote_at(passage: str, quote: str, offset: int) -> int | None:
+    """Where a quote starts in a passage: at its recorded offset if it still matches there
+    (the passage may have moved in its file), else wherever it now is."""
+    if not quote:
+        return None
+    if offset >= 0 and passage[offset : offset + len(quote)] == quote:
+        return offset
+    found = passage.find(quote)
+    return found if found >= 0 else None
+
+
+def _loaded(
+    verb: str,
+    engine: Engine,
+    change: KnowledgeDiff,
+    started: float,
+    *,
+    actor: str | None,
+    action: str,
+) -> ReloadReport:
+    """The report of a knowledge base loaded and indexed (by `index` or a reload)."""
+    kb = engine.kb
+    return ReloadReport(
+        ok=True,
+        message=f"{verb}: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
+        f"{change.summary()}.",
+        index_version=engine.version,
+        articles=len(kb.articles),
+        passages=len(kb.passages),
+        diff=change,
+        problems=[str(p) for p in kb.problems],
+        duration_ms=(time.perf_counter() - started) * 1000,
+        actor=actor,
+        action=action,
+    )
+
+
 def _discard(task: asyncio.Future[KnowledgeBase]) -> None:
     """Drop a load nobody will use, its error included (no "never retrieved" warning)."""
     task.cancel()  # a running thread cannot be stopped; its result is just not wanted
@@ -109,6 +158,15 @@ class QAService:
         self._engine = engine
         self._loaded_at = datetime.now(UTC)
         self._reload_lock = asyncio.Lock()
+        self.versions = VersionStore(
+            settings.versions_dir,
+            settings.knowledge_dir,
+            keep=settings.versions_keep,
+            max_file_bytes=settings.max_file_bytes,
+        )
+        self.reload_listeners: list[ReloadListener] = []
+        self.admin = AdminService(self)  # the admin loop, built on this service
+        # Several processes: the version a reload publishes, and following it (issue 15).
         self.origin = f"{socket.gethostname()}:{os.getpid()}"
         self._version_problem: str | None = None
         self._following: asyncio.Task[None] | None = None
@@ -117,6 +175,35 @@ class QAService:
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
         """Load the knowledge base (off the event loop) and open the store."""
+        service, _before = await cls._open(settings, passages_before=False)
+        await service._record_version("start", None, "loaded at start-up")
+        return service
+
+    @classmethod
+    async def index(cls, settings: Settings, actor: str | None = "cli") -> ReloadReport:
+        """Validate and index the knowledge folder, bring the store in line, record it as a
+        reload (and the folder as a version) and report what changed since the store's last
+        build (nothing keeps serving).
+
+        KnowledgeError when nothing usable loaded, as at start-up.
+        """
+        started = time.perf_counter()
+        service, before = await cls._open(settings, passages_before=True)
+        async with service:
+            engine = service.engine
+            kb = engine.kb
+            change = await asyncio.to_thread(lambda: diff(before, Snapshot.of(kb)))
+            report = _loaded("Indexed", engine, change, started, actor=actor, action="index")
+            report.version = await service._record_version("index", actor, change.summary())
+            await service._record(report)
+        return report
+
+    @classmethod
+    async def _open(
+        cls, settings: Settings, *, passages_before: bool
+    ) -> tuple[QAService, Snapshot]:
+        """The service on a synced store, and the store's snapshot from before the sync
+        (passage ids only when asked: a million rows, for reports that count them)."""
         # The store's integrity check (~0.8-1 s at a million passages) runs while the folder
         # loads. A database that cannot be opened at all fails before the load; a damaged
         # one before any index is built, having waited for the load at most.
@@ -130,14 +217,15 @@ class QAService:
         try:
             kb = await loading
             engine = await asyncio.to_thread(build_engine, kb, settings)
-            await store.sync_knowledge(kb, await store.snapshot(with_passages=False))
+            before = await store.snapshot(with_passages=passages_before)
+            await store.sync_knowledge(kb, before)
             service = cls(settings, store, engine)
             # The newest start (or reload) sets the version every process should serve.
             await store.publish_version(engine.version, service.origin)
         except BaseException:
             await store.close()
             raise
-        return service
+        return service, before
 
     @staticmethod
     async def check_database(settings: Settings) -> None:
@@ -163,17 +251,17 @@ class QAService:
     # --- questions -------------------------------------------------------------
 
     async def ask(
-        self, question: str, asked_by: AskedBy | None = None, previous: Turn | None = None
+        self, question: str, asked_by: AskedBy | None = None, reply_to: int | None = None
     ) -> Answer:
         """Answer (or abstain), store it with its citations, and return it with its id.
 
-        Follow-ups lean on `previous` when given (e.g. the answer a user replied to), else on
-        the conversation's last answered turn in the store.
+        A follow-up leans on the answer it replies to (`reply_to`, an answer id, e.g. a
+        Discord reply under an /ask answer) when given, else on the conversation's last
+        answered turn in the store.
         """
         asked_by = asked_by or AskedBy()
         question = clean_question(question, self.settings.max_question_chars)
-        if previous is None and asked_by.conversation_id:
-            previous = await self.store.last_turn(asked_by.conversation_id)
+        previous = await self._previous_turn(asked_by, reply_to)
         engine = self._engine  # one snapshot for the whole question, even during a reload
         started = time.perf_counter()
         answer = await asyncio.to_thread(engine.answer, question, previous)
@@ -181,9 +269,35 @@ class QAService:
         answer.answer_id = await self.store.save_answer(answer, asked_by)
         return answer
 
-    async def search(self, query: str, k: int = 10) -> list[SearchResult]:
+    async def _previous_turn(self, asked_by: AskedBy, reply_to: int | None) -> Turn | None:
+        if reply_to is not None:
+            replied = await self.store.answer(reply_to)
+            if replied is not None:
+                return replied.as_turn()
+        if asked_by.conversation_id:
+            return await self.store.last_turn(asked_by.conversation_id)
+        return None
+
+    async def search(self, query: str, k: int = 10) -> SearchReport:
+        """The best k passages for a query; fewer only with a reason (same limits as ask)."""
+        if k < 1:
+            raise QuestionError("Ask for at least one passage.")
         query = clean_question(query, self.settings.max_question_chars)
-        return await asyncio.to_thread(self._engine.search, query, k)
+        engine = self._engine
+        found = await asyncio.to_thread(engine.search, query, k)
+        hits = [
+            SearchHit(
+                passage_id=h.passage.id,
+                article_id=h.article.id,
+                title=h.article.title,
+                url=h.article.url,
+                score=h.score,
+                text=h.passage.text,
+            )
+            for h in found
+        ]
+        reason = None if len(hits) >= k else _fewer_hits(query, len(hits), engine.passage_count)
+        return SearchReport(query=query, top_k=k, hits=hits, reason=reason)
 
     async def answer(self, answer_id: int) -> Answer:
         found = await self.store.answer(answer_id)
@@ -191,70 +305,131 @@ class QAService:
             raise NotFoundError(f"No answer #{answer_id}.")
         return found
 
-    async def latest_answer(self, channel_id: str) -> Answer | None:
-        return await self.store.latest_answer(channel_id=channel_id)
+    async def source(
+        self, n: int, *, channel_id: str | None = None, answer_id: int | None = None
+    ) -> CitedPassage:
+        """The passage behind citation n of an answer: the one given, else the latest answer
+        in the channel (None: the latest asked outside any channel, as on the command line)."""
+        if answer_id is not None:
+            latest = await self.answer(answer_id)
+            which = f"Answer #{answer_id}"
+        else:
+            found = await self.store.latest_answer(channel_id=channel_id)
+            if found is None:
+                raise NotFoundError(
+                    "There is no answer in this channel yet; ask one with /ask."
+                    if channel_id is not None
+                    else "There is no answer yet; ask a question first."
+                )
+            latest = found
+            which = f"The latest answer here (#{latest.answer_id})"
+        citation = next((c for c in latest.citations if c.n == n), None)
+        if citation is None:
+            if not latest.citations:
+                raise NotFoundError(f"{which} has no citations.")
+            raise NotFoundError(
+                f"{which} has citations 1–{len(latest.citations)}; there is no [{n}]."
+            )
+        assert latest.answer_id is not None  # stored answers have ids
+        passage = self._engine.passage(citation.passage_id)
+        if passage is None:
+            return CitedPassage(answer_id=latest.answer_id, citation=citation, passage=None)
+        current, _article = passage
+        return CitedPassage(
+            answer_id=latest.answer_id,
+            citation=citation,
+            passage=current.text,
+            quote_at=_quote_at(current.text, citation.quote, citation.start - current.start),
+            changed=current.text_hash != citation.passage_hash,
+        )
 
-    def passage(self, passage_id: str) -> tuple[Passage, Article] | None:
-        return self._engine.passage(passage_id)
-
-    async def feedback(self, answer_id: int, user_id: str, value: int) -> None:
+    async def feedback(
+        self, answer_id: int, user_id: str, vote: Vote, reason: str | None = None
+    ) -> None:
+        """Record (or change) one user's 👍/👎 on a stored answer, with the reason a user gave
+        for a 👎 (shown in the gaps)."""
         await self.answer(answer_id)  # NotFoundError for unknown ids
-        await self.store.add_feedback(answer_id, user_id, value)
+        if reason is not None:
+            reason = " ".join(reason.split())[:MAX_REASON_CHARS] or None
+        await self.store.add_feedback(answer_id, user_id, VOTE_VALUES[vote], reason)
 
     # --- knowledge -------------------------------------------------------------
 
-    async def reload(self, actor: str | None = None) -> ReloadReport:
-        """Rebuild from the knowledge folder off the loop; swap only if the new one is usable."""
-        async with self._reload_lock:  # concurrent reloads run one after another
-            started = time.perf_counter()
-            old = self._engine
-            try:
-                kb = await asyncio.to_thread(load_knowledge_base, self.settings)
-                engine = await asyncio.to_thread(build_engine, kb, self.settings)
-            except Exception as exc:  # a bug, too, must leave the old index serving, recorded
-                reason = str(exc)
-                if not isinstance(exc, KnowledgeError):
-                    log.exception("reload failed")
-                    reason = "an unexpected error while building (details in the log)"
-                report = ReloadReport(
-                    ok=False,
-                    message=f"Reload refused: {reason}. Still serving index {old.version}.",
-                    index_version=old.version,
-                    articles=len(old.kb.articles),
-                    passages=old.passage_count,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                )
-                await self._record(report, actor)
-                return report
-            # Off the loop: the diff reads the changed articles' passages.
-            old_snapshot, change = await asyncio.to_thread(_compare, old.kb, kb)
-            await self.store.sync_knowledge(kb, old_snapshot)
-            self._engine = engine  # the swap: one reference assignment
-            self._loaded_at = datetime.now(UTC)
-            report = ReloadReport(
-                ok=True,
-                message=f"Reloaded: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
-                f"{change.summary()}.",
-                index_version=engine.version,
-                articles=len(kb.articles),
-                passages=len(kb.passages),
-                diff=change,
-                problems=[str(p) for p in kb.problems],
-                duration_ms=(time.perf_counter() - started) * 1000,
-            )
-            await self._record(report, actor)
-            await self._publish(engine.version)
-            # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
-            # in one call): done on a worker thread, unless a question still holds it.
-            retiring = [old]
-            del old
-            await asyncio.to_thread(retiring.clear)
-            return report
+    async def reload(self, actor: str | None = None, action: str = "reload") -> ReloadReport:
+        """Rebuild from the knowledge folder off the loop; swap only if the new one is usable.
 
-    async def _record(self, report: ReloadReport, actor: str | None) -> None:
+        A successful reload records the folder as a version; listeners hear of every outcome.
+        """
+        async with self._reload_lock:  # concurrent reloads run one after another
+            report = await self._reload(actor, action)
+        for listener in self.reload_listeners:
+            try:
+                await listener(report)
+            except Exception:  # a notice that failed must not fail the reload
+                log.exception("a reload listener failed")
+        return report
+
+    async def _reload(self, actor: str | None, action: str) -> ReloadReport:
+        started = time.perf_counter()
+        old = self._engine
+        try:
+            kb = await asyncio.to_thread(load_knowledge_base, self.settings)
+            engine = await asyncio.to_thread(build_engine, kb, self.settings)
+        except Exception as exc:  # a bug, too, must leave the old index serving, recorded
+            reason = str(exc)
+            if not isinstance(exc, KnowledgeError):
+                log.exception("reload failed")
+                reason = "an unexpected error while building (details in the log)"
+            report = ReloadReport(
+                ok=False,
+                message=f"Reload refused: {reason}. Still serving index {old.version}.",
+                index_version=old.version,
+                articles=len(old.kb.articles),
+                passages=old.passage_count,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                actor=actor,
+                action=action,
+            )
+            await self._record(report)
+            return report
+        # Off the loop: the diff reads the changed articles' passages.
+        old_snapshot, change = await asyncio.to_thread(_compare, old.kb, kb)
+        await self.store.sync_knowledge(kb, old_snapshot)
+        self._engine = engine  # the swap: one reference assignment
+        self._loaded_at = datetime.now(UTC)
+        report = _loaded("Reloaded", engine, change, started, actor=actor, action=action)
+        report.version = await self._record_version(action, actor, change.summary())
+        await self._record(report)
+        await self._publish(engine.version)
+        # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
+        # in one call): done on a worker thread, unless a question still holds it.
+        retiring = [old]
+        del old
+        await asyncio.to_thread(retiring.clear)
+        return report
+
+    async def _record_version(self, action: str, actor: str | None, summary: str) -> str | None:
+        """Snapshot the folder just loaded as a version; return its id (None if it failed)."""
+        index_version = self._engine.version
+
+        def record() -> str | None:
+            files = self.versions.capture()
+            version = self.versions.record(
+                files, actor=actor, action=action, summary=summary, index_version=index_version
+            )
+            return version.id if version else manifest_id(files)
+
+        try:
+            return await asyncio.to_thread(record)
+        except OSError as exc:  # versions are a convenience: a full disk must not stop serving
+            log.warning("could not record the knowledge base version: %s", exc)
+            return None
+
+    async def _record(self, report: ReloadReport) -> None:
         try:
             await self.store.record_reload(
-                actor=actor,
+                actor=report.actor,
+                action=report.action,
                 outcome="ok" if report.ok else "refused",
                 message=report.message,
                 index_version=report.index_version,

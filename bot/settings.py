@@ -71,6 +71,16 @@ class Settings(BaseSettings):
             return DbTarget.parse(self.db_url.get_secret_value())
         return DbTarget.parse(self.db_path)
 
+    watch: bool = Field(default=False, description="reload when the knowledge folder changes")
+    admin_channel_id: int | None = Field(
+        default=None, description="channel for reload reports and the daily gaps digest"
+    )
+    versions_keep: int = Field(default=20, gt=0, description="knowledge base versions kept")
+
     @property
     def cache_dir(self) -> Path:
         return self.index_cache_dir or self.db_path.parent / "index"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.db_path.parent / "versions"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 import bot.service
+from bot.core.requests import AskedBy
 from bot.errors import KnowledgeError, NotFoundError, QuestionError, StoreError
 from bot.service import QAService
 from bot.settings import Settings
-from bot.store.database import AskedBy
 
 
 @pytest.fixture
@@ -94,9 +94,9 @@ async def test_status_counts_answers_and_abstentions(service: QAService) -> None
 async def test_feedback_needs_an_existing_answer(service: QAService) -> None:
     """Feedback on an unknown answer id is a NotFoundError, not a crash."""
     answer = await service.ask("Who is Armenia's prime minister?")
-    await service.feedback(answer.answer_id or 0, "user-1", 1)
+    await service.feedback(answer.answer_id or 0, "user-1", "up")
     with pytest.raises(NotFoundError):
-        await service.feedback(999_999, "user-1", 1)
+        await service.feedback(999_999, "user-1", "up")
 
 
 async def test_empty_knowledge_base_does_not_start(tmp_path: Path, db_path: Path) -> None:
@@ -144,3 +144,103 @@ async def test_a_database_that_cannot_be_opened_fails_before_the_folder_is_read(
     settings = Settings(knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None)
     with pytest.raises(StoreError, match="cannot use database"):
         await QAService.start(settings)
+
+
+async def test_search_returns_k_hits_best_first(service: QAService) -> None:
+    """Asked for K passages where more than K match, search returns exactly K, best first,
+    and no reason."""
+    report = await service.search("Armenia Turkey Russia", 3)
+    assert len(report.hits) == 3 and report.reason is None
+    scores = [h.score for h in report.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+async def test_search_says_why_it_found_fewer_than_asked(service: QAService) -> None:
+    """Fewer than K hits always come with the reason: few matches, a small knowledge base,
+    or a query of common words only."""
+    few = await service.search("Karapetyan", 5)
+    assert 0 < len(few.hits) < 5
+    assert few.reason == f"only {len(few.hits)} passage(s) contain a word of the query"
+    everything = await service.search("Armenia Turkey Russia Azerbaijan S-400 minister", 50)
+    assert everything.reason == "the knowledge base has only 7 passage(s)"
+    assert len(everything.hits) == 7
+    empty = await service.search("what is the", 5)
+    assert empty.hits == [] and empty.reason is not None and "no searchable words" in empty.reason
+    none = await service.search("zanzibar ferry", 5)
+    assert none.hits == [] and none.reason == "no passage contains a word of the query"
+
+
+async def test_search_refuses_over_long_queries_like_ask(service: QAService) -> None:
+    """A query over the question limit is refused with ask's message, never silently cut."""
+    with pytest.raises(QuestionError, match="limit is 500"):
+        await service.search("armenia " * 100)
+
+
+async def test_source_shows_the_passage_behind_a_citation(service: QAService) -> None:
+    """source(n) of an answer gives the current passage and where the quote is in it."""
+    answer = await service.ask("Who is Armenia's defence minister?")
+    cited = await service.source(1, answer_id=answer.answer_id)
+    assert cited.citation == answer.citations[0] and not cited.changed
+    assert cited.passage is not None and cited.quote_at is not None
+    quote = cited.citation.quote
+    assert cited.passage[cited.quote_at : cited.quote_at + len(quote)] == quote
+
+
+async def test_source_defaults_to_the_latest_answer_in_the_channel(service: QAService) -> None:
+    """Without an answer id, source uses the latest answer asked in that channel (or, with
+    no channel, the latest asked outside any channel) and says when there is none."""
+    with pytest.raises(NotFoundError, match="no answer in this channel"):
+        await service.source(1, channel_id="42")
+    with pytest.raises(NotFoundError, match="no answer yet"):
+        await service.source(1)
+    here = await service.ask("Who is Armenia's defence minister?", AskedBy(channel_id="42"))
+    cli = await service.ask("Which TV channel interviewed Aliyev?")
+    assert (await service.source(1, channel_id="42")).answer_id == here.answer_id
+    assert (await service.source(1)).answer_id == cli.answer_id
+    with pytest.raises(NotFoundError, match=r"there is no \[9\]"):
+        await service.source(9, channel_id="42")
+
+
+async def test_source_of_an_edited_passage_falls_back_to_the_quote(
+    service: QAService, knowledge_dir: Path
+) -> None:
+    """After the cited paragraph is edited and reloaded, source still shows the quote as
+    it was cited, without a current passage."""
+    answer = await service.ask("Who is Armenia's defence minister?")
+    quote = answer.citations[0].quote
+    article = next(knowledge_dir.iterdir())
+    article.write_text(article.read_text(encoding="utf-8").replace(quote, "Rewritten."), "utf-8")
+    assert (await service.reload()).ok
+    cited = await service.source(1, answer_id=answer.answer_id)
+    assert cited.passage is None and cited.citation.quote == quote
+
+
+async def test_index_reports_changes_since_the_last_build_and_records_them(
+    knowledge_dir: Path, db_path: Path
+) -> None:
+    """index validates and indexes the folder, reports what changed since the store's last
+    build and the refused files, and records the run as a reload."""
+    settings = Settings(knowledge_dir=knowledge_dir, db_path=db_path, _env_file=None)
+    first = await QAService.index(settings)
+    assert first.ok and first.diff.articles_added == [p.name for p in knowledge_dir.iterdir()]
+    assert first.diff.passages_added == first.passages == 7
+    (knowledge_dir / "broken.md").write_bytes(b"---\ntitle: [oops\n---\nBody\n")
+    (knowledge_dir / "extra.txt").write_text("Extra title\n\nExtra body.\n", encoding="utf-8")
+    second = await QAService.index(settings)
+    assert second.diff.articles_added == ["extra.txt"] and second.diff.passages_added == 1
+    assert [p for p in second.problems if "broken.md" in p]
+    async with await QAService.start(settings) as service:
+        status = await service.status()
+    assert status.last_reload_outcome == "ok"
+
+
+async def test_feedback_is_counted_in_the_status(service: QAService) -> None:
+    """A 👍 and a 👎 from two users show up in the status figures; a user's second vote
+    replaces the first."""
+    answer = await service.ask("Who is Armenia's prime minister?")
+    assert answer.answer_id is not None
+    await service.feedback(answer.answer_id, "a", "up")
+    await service.feedback(answer.answer_id, "b", "up")
+    await service.feedback(answer.answer_id, "b", "down")
+    status = await service.status()
+    assert (status.feedback_up, status.feedback_down) == (1, 1)

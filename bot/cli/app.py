@@ -1,4 +1,5 @@
-"""Argument parsing and the commands; every command is a thin call into the service."""
+"""Argument parsing and the commands: each parses its input, makes one QAService call per
+question or action, and renders the result (bot/cli/render.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,16 +18,15 @@ from pydantic import ValidationError
 from bot.cli import render
 from bot.cli.evaluate import report_json, report_text
 from bot.cli.options import add_shard_options, apply_db_option, apply_shard_options
-from bot.core.articles.diff import Snapshot, diff
-from bot.errors import BotError, ConfigError
+from bot.core.answering.answers import Answer
+from bot.core.requests import AskedBy
+from bot.errors import BotError, ConfigError, KnowledgeError
 from bot.evaluation.dataset import read_rows
 from bot.evaluation.protocol import evaluate
-from bot.knowledge.factory import build_engine, load_knowledge_base
 from bot.redact import redact_logs
-from bot.service import QAService
+from bot.results import SearchReport
+from bot.service import QAService, parse_since
 from bot.settings import Settings
-from bot.store import Store
-from bot.store.database import AskedBy
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -71,17 +71,57 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.add_argument("--top-k", type=int, default=10, metavar="K")
 
-    commands.add_parser("index", parents=[common], help="validate the knowledge base and index it")
+    source = commands.add_parser(
+        "source", parents=[common], help="the full passage behind citation N of an answer"
+    )
+    source.add_argument("n", type=int, metavar="N", help="the citation number, as in [1]")
+    source.add_argument(
+        "--answer",
+        type=int,
+        metavar="ID",
+        help="the answer id (default: the latest answer asked on the command line)",
+    )
+    source.add_argument("--json", action="store_true")
+
+    feedback = commands.add_parser("feedback", parents=[common], help="rate an answer 👍 or 👎")
+    feedback.add_argument("answer_id", type=int, metavar="ID", help="the answer id")
+    feedback.add_argument("vote", choices=["up", "down"])
+    feedback.add_argument("--user", default="cli", help="who rates (default: cli)")
+
+    status = commands.add_parser("status", parents=[common], help="the knowledge base's status")
+    status.add_argument("--json", action="store_true")
+
+    index = commands.add_parser(
+        "index", parents=[common], help="validate the knowledge base and index it"
+    )
+    index.add_argument("--json", action="store_true")
 
     ev = commands.add_parser("eval", parents=[common], help="score the bot on a JSONL file")
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--no-progress", action="store_true")
 
-    run = commands.add_parser(
-        "run", parents=[common], help="start the Discord bot (needs DISCORD_TOKEN)"
+    run = commands.add_parser("run", parents=[common], help="start the Discord bot (DISCORD_TOKEN)")
+    run.add_argument(
+        "--watch", action="store_true", help="reload when the knowledge folder changes"
     )
     add_shard_options(run)
+
+    gaps = commands.add_parser(
+        "gaps", parents=[common], help="questions abstained on or rated 👎, grouped"
+    )
+    gaps.add_argument("--json", action="store_true", help="print one JSON object")
+    gaps.add_argument("--since", metavar="SPAN", help="only this recent, like 7d, 24h or 2w")
+
+    versions = commands.add_parser(
+        "versions", parents=[common], help="knowledge base versions recorded by reloads"
+    )
+    versions.add_argument("--json", action="store_true", help="print one JSON object")
+
+    rollback = commands.add_parser(
+        "rollback", parents=[common], help="restore a recorded version, then reload"
+    )
+    rollback.add_argument("version", help="a version id from `versions`")
     return parser
 
 
@@ -90,7 +130,7 @@ def _emit(out: TextIO, line: str) -> None:
     out.flush()
 
 
-def _stdin_lines() -> Any:
+def _stdin_lines() -> Iterator[str]:
     # Undecodable bytes become U+FFFD: one bad line must not end the stream with a traceback.
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")
@@ -104,13 +144,7 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     text = " ".join(args.question)
     async with await QAService.start(settings) as service:
         if text != "-":
-            answer = await service.ask(text)
-            _emit(
-                sys.stdout,
-                render.dumps(render.answer_json(answer))
-                if args.json
-                else render.answer_text(answer),
-            )
+            _emit(sys.stdout, _answer_output(await service.ask(text), args.json))
             return 0
         failures = 0
         for line in _stdin_lines():
@@ -123,39 +157,31 @@ async def _answer_line(service: QAService, line: str, as_json: bool, asked_by: A
     try:
         answer = await service.ask(line, asked_by)
     except BotError as exc:
-        if as_json:
-            _emit(
-                sys.stdout,
-                render.dumps(
-                    {
-                        "question": line[:200],
-                        "error": str(exc),
-                        "abstained": True,
-                        "answer_id": None,
-                        "answer": "",
-                        "citations": [],
-                    }
-                ),
-            )
-        else:
-            _emit(sys.stdout, f"error: {exc}")
+        _emit(
+            sys.stdout,
+            render.dumps(render.ask_error_json(line, exc)) if as_json else f"error: {exc}",
+        )
         return False
-    _emit(
-        sys.stdout,
-        render.dumps(render.answer_json(answer)) if as_json else render.answer_text(answer),
-    )
+    _emit(sys.stdout, _answer_output(answer, as_json))
     return True
+
+
+def _answer_output(answer: Answer, as_json: bool) -> str:
+    return render.dumps(render.answer_json(answer)) if as_json else render.answer_text(answer)
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     asked_by = AskedBy(source="cli-chat", conversation_id=f"cli-chat:{uuid.uuid4().hex}")
     async with await QAService.start(settings) as service:
         if args.json or not sys.stdin.isatty():
+            # Like `ask -`: exit 1 when some lines got an error row, the others answered.
+            failures = 0
             for line in _stdin_lines():
-                await _answer_line(service, line, args.json, asked_by)
-            return 0
+                failures += not await _answer_line(service, line, args.json, asked_by)
+            return 1 if failures else 0
+        status = await service.status()
         print(
-            f"Ask about {len(service.engine.kb.articles)} article(s). "
+            f"Ask about {status.articles} article(s). "
             "Follow-ups use the previous answer. Empty line or Ctrl-D to quit."
         )
         while True:
@@ -172,48 +198,66 @@ async def _search(args: argparse.Namespace, settings: Settings) -> int:
     if args.top_k < 1:
         raise ConfigError("--top-k must be at least 1")
     text = " ".join(args.query)
-    queries = list(_stdin_lines()) if text == "-" else [text]
-    kb = await asyncio.to_thread(load_knowledge_base, settings)
-    engine = await asyncio.to_thread(build_engine, kb, settings)
-    for query in queries:
-        hits = engine.search(query[: settings.max_question_chars], args.top_k)
-        if args.json:
-            _emit(
-                sys.stdout,
-                render.dumps({"query": query, "hits": [render.hit_json(h) for h in hits]}),
-            )
-        else:
-            _emit(sys.stdout, render.hits_text(query, hits))
+    async with await QAService.start(settings) as service:
+        if text != "-":
+            _emit(sys.stdout, _search_output(await service.search(text, args.top_k), args.json))
+            return 0
+        failures = 0  # as for `ask -`: an error row per bad line, exit 1 at the end
+        for line in _stdin_lines():
+            try:
+                report = await service.search(line, args.top_k)
+            except BotError as exc:
+                failures += 1
+                _emit(
+                    sys.stdout,
+                    render.dumps(render.search_error_json(line, exc))
+                    if args.json
+                    else f"error: {exc}",
+                )
+                continue
+            _emit(sys.stdout, _search_output(report, args.json))
+        return 1 if failures else 0
+
+
+def _search_output(report: SearchReport, as_json: bool) -> str:
+    return render.dumps(render.search_json(report)) if as_json else render.search_text(report)
+
+
+async def _source(args: argparse.Namespace, settings: Settings) -> int:
+    async with await QAService.start(settings) as service:
+        cited = await service.source(args.n, answer_id=args.answer)
+    _emit(
+        sys.stdout,
+        render.dumps(render.source_json(cited)) if args.json else render.source_text(cited),
+    )
+    return 0
+
+
+async def _feedback(args: argparse.Namespace, settings: Settings) -> int:
+    async with await QAService.start(settings) as service:
+        await service.feedback(args.answer_id, args.user, args.vote)
+    _emit(sys.stdout, f"Noted {'👍' if args.vote == 'up' else '👎'} on answer #{args.answer_id}.")
+    return 0
+
+
+async def _status(args: argparse.Namespace, settings: Settings) -> int:
+    async with await QAService.start(settings) as service:
+        status = await service.status()
+    _emit(
+        sys.stdout,
+        render.dumps(render.status_json(status)) if args.json else render.status_text(status),
+    )
     return 0
 
 
 async def _index(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        kb = await asyncio.to_thread(load_knowledge_base, settings)
-    except BotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    engine = await asyncio.to_thread(build_engine, kb, settings)
-    async with await Store.open(settings.database) as store:
-        before = await store.snapshot()
-        await store.sync_knowledge(kb, before)
-    change = diff(before, Snapshot.of(kb))
-    print(
-        f"Knowledge base {settings.knowledge_dir}: {len(kb.articles)} article(s), "
-        f"{len(kb.passages)} passage(s), index {engine.version}."
+    report = await QAService.index(settings, actor="cli")
+    _emit(
+        sys.stdout,
+        render.dumps(report.model_dump(mode="json"))
+        if args.json
+        else render.index_text(report, settings.knowledge_dir),
     )
-    print(f"Changes since last build: {change.summary()}.")
-    for label, ids in (
-        ("added", change.articles_added),
-        ("changed", change.articles_changed),
-        ("removed", change.articles_removed),
-    ):
-        for article_id in ids:
-            print(f"  {label}: {article_id}")
-    if kb.problems:
-        print(f"Refused {len(kb.problems)} file(s):")
-        for problem in kb.problems:
-            print(f"  {problem}")
     return 0
 
 
@@ -229,7 +273,46 @@ async def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _gaps(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    async with await QAService.start(settings) as service:
+        groups = await service.admin.gaps(since)
+    window = f"last {args.since}" if args.since else "all time"
+    _emit(
+        sys.stdout,
+        render.dumps(render.gaps_json(groups, args.since))
+        if args.json
+        else render.gaps_text(groups, window),
+    )
+    return 0
+
+
+async def _versions(args: argparse.Namespace, settings: Settings) -> int:
+    async with await QAService.start(settings) as service:
+        versions = await service.admin.versions()
+        current = await service.admin.current_version()
+    _emit(
+        sys.stdout,
+        render.dumps(render.versions_json(versions, current))
+        if args.json
+        else render.versions_text(versions, current),
+    )
+    return 0
+
+
+async def _rollback(args: argparse.Namespace, settings: Settings) -> int:
+    async with await QAService.start(settings) as service:
+        report = await service.admin.rollback(args.version, actor="cli")
+    print(report.message)
+    return 0 if report.ok else KnowledgeError.exit_code
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.watch:
+        settings = settings.model_copy(update={"watch": True})
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         raise ConfigError(
             "DISCORD_TOKEN is not set (environment or .env); the CLI commands work without it"
@@ -245,9 +328,15 @@ COMMANDS: dict[str, Command] = {
     "ask": _ask,
     "chat": _chat,
     "search": _search,
+    "source": _source,
+    "feedback": _feedback,
+    "status": _status,
     "index": _index,
     "eval": _eval,
     "run": _run,
+    "gaps": _gaps,
+    "versions": _versions,
+    "rollback": _rollback,
 }
 
 

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar, overload
 
-from bot.core.answering.answers import Answer, Turn
+from bot.core.answering.answers import Answer, Correction, Turn
 from bot.core.answering.compose import Candidate, Composer, Draft
-from bot.core.answering.followup import context_terms, is_follow_up
+from bot.core.answering.followup import (
+    REFERRING_WORDS,
+    context_terms,
+    leans_on_context,
+    resolve,
+)
 from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
-from bot.core.articles.models import Article, KnowledgeBase, Passage
+from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
-from bot.core.text.analysis import analyze
+from bot.core.retrieval.spelling import Speller
+from bot.core.text.analysis import analyze, term_words
+from bot.core.text.chat import plain_question
+from bot.core.text.demonyms import demonym_links
+from bot.core.text.english import is_english
 
 _T = TypeVar("_T")
+# Longer articles are not scanned for the in-passing guard (a lookup per passage).
+_ARTICLE_SCAN_LIMIT = 2_000
+_REFERRING_TERMS = frozenset(analyze(" ".join(REFERRING_WORDS), names=False))
 _P = ParamSpec("_P")
 
 ANALYZER_VERSION = "a5"  # a5: "won" and "may" are terms, no longer stopwords
@@ -57,6 +70,7 @@ class EngineConfig:
     k1: float = 1.5
     b: float = 0.75
     idf_mode: IdfMode = "lucene"
+    spelling: bool = True  # query terms the index lacks matched to its nearest terms
     tuning: Tuning = field(default_factory=default_tuning)
 
 
@@ -141,11 +155,14 @@ class Engine:
         # replaced by a reload leaked, with its knowledge base).
         self._weights: dict[str, float] = {}  # memos: a few terms, asked again and again
         self._related: dict[str, tuple[str, ...]] = {}
+        self._speller: Speller | None = None  # built on the first unknown query term
+        self._spelt: dict[str, str | None] = {}
         self.composer = Composer(
             _weakly(self.weight),
             self.config.tuning,
             _weakly(self.related_terms),
             _weakly(self.contained),
+            _weakly(self.article_terms),
         )
 
     @property
@@ -188,8 +205,12 @@ class Engine:
 
     def _find_related(self, term: str) -> list[str]:
         p = self.config.tuning.expansion_prefix
-        if p <= 0 or len(term) < p or not term.isalpha():
+        if p <= 0:
             return []
+        # A place and its people's adjective (Turkish ~ Turkey, French ~ France).
+        places = [t for t in sorted(demonym_links().get(term, ())) if self.index.doc_freq(t)]
+        if len(term) < p or not term.isalpha():
+            return places
         if self._by_prefix is None:
             # The index keeps its vocabulary; reading it avoids re-analysing every passage.
             by_prefix: dict[str, list[str]] = {}
@@ -209,7 +230,7 @@ class Engine:
             # A short stem is a prefix of too many words (`pass` of `passwd`): 5 letters at least.
             if shared >= self.config.tuning.expansion_share * shorter:
                 out.append(other)
-        return out
+        return out + [t for t in places if t not in out]
 
     def weight(self, term: str) -> float:
         """A term's importance for coverage: a smoothed idf over passage texts, title aside.
@@ -232,6 +253,19 @@ class Engine:
     def contained(self, docs: Sequence[int], terms: Collection[str]) -> list[set[str]]:
         """Which of `terms` each passage (by index position) contains, title included."""
         return self.index.containing(terms, docs)
+
+    def article_terms(self, doc: int, terms: Collection[str]) -> set[str]:
+        """Which of `terms` any passage of the article of passage `doc` contains."""
+        passages = self._passages
+        if not isinstance(passages, AllPassages):
+            return set(terms)  # unknown layout: claim all, so no guard fires
+        span = passages.article_range(doc)
+        if len(span) > _ARTICLE_SCAN_LIMIT:
+            return set(terms)
+        found: set[str] = set()
+        for held in self.index.containing(terms, list(span)):
+            found |= held
+        return found
 
     def _rank(self, terms: Sequence[str], extra: Sequence[str], k: int) -> list[SearchResult]:
         return [
@@ -264,20 +298,65 @@ class Engine:
         """The best passages for a query, best first (BM25, title included)."""
         return self._rank(analyze(query, names=False), (), k)
 
+    def speller(self) -> Speller:
+        """Nearest-term lookup over the vocabulary (terms seen once are no target at scale)."""
+        speller = self._speller
+        if speller is None:  # two threads may both build it; either result is the same
+            min_df = 2 if self.index.size >= 10_000 else 1
+            speller = self._speller = Speller(self.index.terms(), self.index.doc_freqs(), min_df)
+        return speller
+
+    def spelt(self, term: str, word: str) -> str | None:
+        """The vocabulary term an unknown query term was probably meant as, or None."""
+        if not self.config.spelling or self.index.doc_freq(term) or is_english(word):
+            return None  # a term the index has is never replaced; nor an English word
+        key = f"{term}\t{word}"
+        if key in self._spelt:  # answers run on worker threads: one lookup, no check-then-get
+            return self._spelt.get(key)
+        found = self.speller().nearest(term, word)
+        to = found.to if found else None
+        if len(self._spelt) >= 100_000:
+            self._spelt.clear()
+        self._spelt[key] = to
+        return to
+
+    def understood(self, question: str) -> tuple[list[str], dict[str, str]]:
+        """The question's terms with misspellings replaced, and each replaced word → term."""
+        terms = analyze(question, names=False)
+        typed = term_words(question)
+        fixes: dict[str, str] = {}
+        for i, term in enumerate(terms):
+            word = typed.get(term, term)
+            to = self.spelt(term, word)
+            if to is not None:
+                fixes[word] = terms[i] = to
+        return terms, fixes
+
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""
-        terms = analyze(question, names=False)
+        resolved = None
+        text = plain_question(question) or question
+        follow_up = False
+        if previous is not None:
+            resolved = resolve(text, previous.question, previous.answer)
+            follow_up = resolved is not None or leans_on_context(text)
+            text = resolved or text
+        terms, fixes = self.understood(text)
+        if follow_up:
+            # "full name", "tell me more": words that point back are no key terms.
+            own = [t for t in terms if t not in _REFERRING_TERMS]
+            terms = own or terms
         borrowed: list[str] = []
-        if previous is not None and (is_follow_up(question) or not terms):
+        if previous is not None and (follow_up or not terms):
             borrowed = [t for t in previous.context_terms if t not in terms]
-        draft = self._compose(question, terms, borrowed)
+        draft, corrections = self._compose(text, terms, borrowed, fixes)
         if draft.abstained and previous is not None and not borrowed and terms:
             # A question that fails alone may still make sense as a follow-up.
             retry_terms = [t for t in previous.context_terms if t not in terms]
-            retry = self._compose(question, terms, retry_terms)
+            retry, retry_corrections = self._compose(text, terms, retry_terms, fixes)
             if not retry.abstained:
-                draft, borrowed = retry, retry_terms
-        own_context = context_terms(question, draft.text if not draft.abstained else "")
+                draft, borrowed, corrections = retry, retry_terms, retry_corrections
+        own_context = context_terms(text, draft.text if not draft.abstained else "")
         if borrowed:
             own_context = list(dict.fromkeys([*own_context, *borrowed]))
         return Answer(
@@ -289,16 +368,44 @@ class Engine:
             evidence=draft.evidence,
             query_terms=list(dict.fromkeys(terms)),
             context_terms=own_context if not draft.abstained else list(borrowed),
+            carried_terms=list(borrowed),
+            corrections=corrections,
+            resolved=resolved,
             index_version=self.version,
         )
 
     def draft(self, question: str) -> Draft:
         """Compose a stand-alone question's draft, with its support figures (for evaluation)."""
-        return self._compose(question, analyze(question, names=False), [])
+        text = plain_question(question) or question
+        terms, fixes = self.understood(text)
+        return self._compose(text, terms, [], fixes)[0]
 
-    def _compose(self, question: str, terms: list[str], borrowed: list[str]) -> Draft:
+    def _compose(
+        self, question: str, terms: list[str], borrowed: list[str], fixes: dict[str, str]
+    ) -> tuple[Draft, list[Correction]]:
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
             for i, score in self._ranked(terms, borrowed, self.config.tuning.candidates)
         ]
-        return self.composer.compose(question, terms, candidates, borrowed)
+        corrections = []
+        if fixes:
+            # The composer reads the question's wording too (what is asked, whose): it gets
+            # the question as understood, each misspelt word as the passages spell it.
+            spelled = self._spellings(set(fixes.values()), candidates)
+            for typed, to in fixes.items():
+                shown = spelled.get(to, to)
+                corrections.append(Correction(typed=typed, searched=shown))
+                question = re.sub(rf"(?i)(?<!\w){re.escape(typed)}(?!\w)", shown, question)
+        return self.composer.compose(question, terms, candidates, borrowed), corrections
+
+    @staticmethod
+    def _spellings(wanted: set[str], candidates: Sequence[Candidate]) -> dict[str, str]:
+        """A word of the retrieved passages for each wanted term (its spelling as written)."""
+        found: dict[str, str] = {}
+        for c in candidates:
+            for term, word in term_words(c.passage.text).items():
+                if term in wanted and term not in found:
+                    found[term] = word
+            if len(found) == len(wanted):
+                break
+        return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -12,14 +13,19 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_ui.admin_views import ADMIN_DYNAMIC_ITEMS
 from bot.discord_ui.errors import reply_error
-from bot.discord_ui.views import DYNAMIC_ITEMS
+from bot.discord_ui.views import DYNAMIC_ITEMS, on_reason_submitted
 from bot.service import QAService
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.discord_ui.cogs.questions", "bot.discord_ui.cogs.admin")
+EXTENSIONS = (
+    "bot.discord_ui.cogs.questions",
+    "bot.discord_ui.cogs.admin",
+    "bot.discord_ui.notify",
+)
 
 
 def intents() -> discord.Intents:
@@ -73,6 +79,8 @@ class KnowledgeBot(commands.AutoShardedBot):
         self._service = service
         self._owns_service = service is None
         self._synced = False
+        self._watch_stop = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def service(self) -> QAService:
@@ -86,9 +94,14 @@ class KnowledgeBot(commands.AutoShardedBot):
             # a reload in another process brings this one to the same knowledge version
             await self._service.follow_versions()
         # Buttons on earlier messages (even from before a restart) route by their custom_id.
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, *ADMIN_DYNAMIC_ITEMS)
+        self.add_listener(on_reason_submitted, "on_interaction")
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        if self.settings.watch:
+            self._watcher = asyncio.create_task(
+                self.service.admin.watch(self._watch_stop), name="knowledge-watch"
+            )
 
     async def on_ready(self) -> None:
         log.info(
@@ -143,6 +156,9 @@ class KnowledgeBot(commands.AutoShardedBot):
         return True
 
     async def close(self) -> None:
+        self._watch_stop.set()
+        if self._watcher is not None:
+            await asyncio.gather(self._watcher, return_exceptions=True)
         try:
             await super().close()
         finally:

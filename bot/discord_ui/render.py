@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import discord
 
 from bot.core.answering.answers import Answer, Citation, Evidence
-from bot.service import KbStatus, ReloadReport
+from bot.results import CitedPassage, KbStatus, ReloadReport
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
 CONTENT_LIMIT = 2_000
@@ -119,6 +119,10 @@ def _footer(answer: Answer) -> str:
     if answer.answer_id is not None:
         parts.append(f"Answer #{answer.answer_id}")
     parts.append("/source n shows a full passage")
+    if answer.corrections:
+        # Briefly: the footer has room for a few words, the "Why" view shows the rest.
+        shown = ", ".join(f"{c.searched} (not {c.typed})" for c in answer.corrections[:3])
+        parts.insert(0, f"Searched for {shown}")
     return " · ".join(parts)
 
 
@@ -184,10 +188,14 @@ def why_embed(answer: Answer) -> discord.Embed:
     """Why this answer: the top passages with their scores and matched terms."""
     terms = ", ".join(f"`{t}`" for t in answer.query_terms) or "none"
     lines = [f"Search terms from the question: {terms}"]
-    if answer.context_terms:
+    for c in answer.corrections:
+        lines.append(f"Searched for *{safe(c.searched)}* instead of *{safe(c.typed)}*.")
+    if answer.resolved:
+        lines.append(f"Read as a follow-up: “{safe(answer.resolved)}”.")
+    if answer.carried_terms:  # only a follow-up borrows terms from the previous turn
         lines.append(
             "Terms carried over from the conversation: "
-            + ", ".join(f"`{t}`" for t in answer.context_terms)
+            + ", ".join(f"`{t}`" for t in answer.carried_terms)
         )
     if answer.abstained and answer.reason:
         lines.append(f"Abstained because {safe(answer.reason)}.")
@@ -203,28 +211,19 @@ def why_embed(answer: Answer) -> discord.Embed:
     return fit(embed)
 
 
-def highlight(passage: str, quote: str, offset: int | None = None) -> str:
-    """The passage, markdown-escaped, with the quote in bold (found by offset or by search)."""
-    start = locate(passage, quote, offset)
-    if start < 0 or not quote:
+def highlight(passage: str, quote: str, start: int | None) -> str:
+    """The passage, markdown-escaped, with the quote (found at `start`) in bold."""
+    if start is None or not quote:
         return safe(passage)
     end = start + len(quote)
     return f"{safe(passage[:start])}**{safe(quote)}**{safe(passage[end:])}"
 
 
-def locate(passage: str, quote: str, offset: int | None = None) -> int:
-    """Where the quote starts: at the recorded offset if it still matches, else searched."""
-    if offset is not None and offset >= 0 and passage[offset : offset + len(quote)] == quote:
-        return offset
-    return passage.find(quote) if quote else -1
-
-
-def highlight_window(passage: str, quote: str, offset: int | None, limit: int) -> str:
+def highlight_window(passage: str, quote: str, start: int | None, limit: int) -> str:
     """Like `highlight`, but a passage longer than `limit` is cut around the quote with "…"."""
-    start = locate(passage, quote, offset)
     if len(passage) <= limit:
-        return highlight(passage, quote, start if start >= 0 else None)
-    if start < 0:
+        return highlight(passage, quote, start)
+    if start is None:
         return safe(trim(passage, limit))
     end = start + len(quote)
     room = max(0, limit - (end - start))
@@ -235,22 +234,16 @@ def highlight_window(passage: str, quote: str, offset: int | None, limit: int) -
     return (ELLIPSIS if left > 0 else "") + body + (ELLIPSIS if right < len(passage) else "")
 
 
-def source_embed(
-    citation: Citation,
-    passage_text: str | None,
-    passage_start: int | None,
-    *,
-    changed: bool = False,
-) -> discord.Embed:
+def source_embed(cited: CitedPassage) -> discord.Embed:
     """The full passage behind a citation with the quoted words in bold."""
-    if passage_text is None:
+    citation = cited.citation
+    if cited.passage is None:
         body = f"**{safe(trim(citation.quote, 1_800))}**"
         note = "The article has changed or was removed since; this is the quote as it was cited."
     else:
-        offset = citation.start - passage_start if passage_start is not None else None
         # Escaping can double the length, so the raw window stays well under 4,096.
-        body = highlight_window(passage_text, citation.quote, offset, 1_800)
-        note = "The article changed since this answer; this is the current passage." * changed
+        body = highlight_window(cited.passage, citation.quote, cited.quote_at, 1_800)
+        note = "The article changed since this answer; this is the current passage." * cited.changed
     suffix = f"\n\n*{note}*" if note else ""
     url = citation.url if _is_web(citation.url) else None
     embed = discord.Embed(
@@ -263,10 +256,10 @@ def source_embed(
     return fit(embed)
 
 
-def reload_embed(report: ReloadReport) -> discord.Embed:
+def reload_embed(report: ReloadReport, heading: str | None = None) -> discord.Embed:
     """A reload report: what changed, per-file problems, or why it was refused."""
     embed = discord.Embed(
-        title="Knowledge base reloaded" if report.ok else "Reload refused",
+        title=heading or ("Knowledge base reloaded" if report.ok else "Reload refused"),
         description=safe(report.message),
         colour=ANSWER_COLOUR if report.ok else ERROR_COLOUR,
     )
@@ -302,7 +295,8 @@ def reload_embed(report: ReloadReport) -> discord.Embed:
             value=safe("\n".join(f"• {p}" for p in report.problems)),
             inline=False,
         )
-    embed.set_footer(text=f"Index {report.index_version} · {report.duration_ms:.0f} ms")
+    version = f" · version {report.version}" if report.ok and report.version else ""
+    embed.set_footer(text=f"Index {report.index_version}{version} · {report.duration_ms:.0f} ms")
     return fit(embed)
 
 

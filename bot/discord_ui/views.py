@@ -13,11 +13,12 @@ import discord
 
 from bot.discord_ui.errors import reply_error, send_ephemeral
 from bot.discord_ui.render import why_embed
+from bot.service import MAX_REASON_CHARS
 
 if TYPE_CHECKING:
+    from bot.results import Vote
     from bot.service import QAService
 
-VOTES = {"up": 1, "down": -1}
 THANKS = {"up": "Thanks, noted 👍", "down": "Thanks, noted 👎 — sorry it missed."}
 
 
@@ -31,7 +32,7 @@ class FeedbackButton(
 ):
     """👍 or 👎 on one answer; stored (or changed) per user."""
 
-    def __init__(self, answer_id: int, vote: str) -> None:
+    def __init__(self, answer_id: int, vote: Vote) -> None:
         self.answer_id = answer_id
         self.vote = vote
         super().__init__(
@@ -50,16 +51,117 @@ class FeedbackButton(
         match: re.Match[str],
         /,
     ) -> FeedbackButton:
-        return cls(int(match["id"]), match["vote"])
+        return cls(int(match["id"]), "up" if match["vote"] == "up" else "down")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             await _service(interaction).feedback(
-                self.answer_id, str(interaction.user.id), VOTES[self.vote]
+                self.answer_id, str(interaction.user.id), self.vote
             )
-            await send_ephemeral(interaction, THANKS[self.vote])
+            if self.vote == "down":  # the vote is kept; a reason is optional, asked after
+                view = discord.ui.View(timeout=None)
+                view.add_item(ReasonButton(self.answer_id))
+                view.stop()  # routed by custom_id: nothing to store or time out
+                await interaction.response.send_message(
+                    THANKS[self.vote], view=view, ephemeral=True
+                )
+            else:
+                await send_ephemeral(interaction, THANKS[self.vote])
         except Exception as exc:
             await reply_error(interaction, exc)
+
+
+REASON_FIELD = "reason"
+
+
+class ReasonButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"kb:fbr:(?P<id>[0-9]{1,19})",
+):
+    """After a 👎: open a form for an optional reason, which the admins see in /kb gaps."""
+
+    def __init__(self, answer_id: int) -> None:
+        self.answer_id = answer_id
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                label="Tell us why (optional)",
+                custom_id=f"kb:fbr:{answer_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ReasonButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await interaction.response.send_modal(reason_modal(self.answer_id))
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+
+def reason_modal(answer_id: int) -> discord.ui.Modal:
+    """The form; its submission is handled by `on_reason_submitted` (by custom_id), so the
+    modal itself is finished before it is sent: nothing waits in memory for an answer."""
+    modal = discord.ui.Modal(
+        title="What was wrong with this answer?", custom_id=f"kb:fbr:{answer_id}"
+    )
+    modal.add_item(
+        discord.ui.TextInput(
+            label="Reason (optional)",
+            custom_id=REASON_FIELD,
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=MAX_REASON_CHARS,
+            placeholder="e.g. it quoted the wrong minister; the article is out of date",
+        )
+    )
+    modal.stop()
+    return modal
+
+
+_REASON_MODAL = re.compile(r"kb:fbr:(?P<id>[0-9]{1,19})")
+
+
+def _submitted_value(components: list[Any], custom_id: str) -> str | None:
+    """A text input's value in a modal submission (rows or labels may wrap it)."""
+    for component in components:
+        if not isinstance(component, dict):
+            continue
+        if component.get("custom_id") == custom_id and "value" in component:
+            return str(component["value"])
+        inner = component.get("components") or (
+            [component["component"]] if "component" in component else []
+        )
+        found = _submitted_value(inner, custom_id)
+        if found is not None:
+            return found
+    return None
+
+
+async def on_reason_submitted(interaction: discord.Interaction) -> None:
+    """Store the reason given with a 👎 (a listener for every interaction)."""
+    if interaction.type is not discord.InteractionType.modal_submit or not interaction.data:
+        return
+    data: dict[str, Any] = dict(interaction.data)
+    match = _REASON_MODAL.fullmatch(str(data.get("custom_id", "")))
+    if match is None:
+        return
+    try:
+        reason = _submitted_value(list(data.get("components", [])), REASON_FIELD)
+        await _service(interaction).feedback(
+            int(match["id"]), str(interaction.user.id), "down", reason or None
+        )
+        await send_ephemeral(interaction, "Thanks — the admins will see your reason.")
+    except Exception as exc:
+        await reply_error(interaction, exc)
 
 
 class WhyButton(
@@ -107,4 +209,4 @@ def answer_view(answer_id: int | None) -> discord.ui.View:
     return view
 
 
-DYNAMIC_ITEMS = (FeedbackButton, WhyButton)
+DYNAMIC_ITEMS = (FeedbackButton, WhyButton, ReasonButton)

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from bot.core.answering.answers import Answer, Turn
+from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.diff import KnowledgeDiff, Snapshot
 from bot.core.articles.models import KnowledgeBase
+from bot.core.requests import AskedBy
 from bot.store.target import DbTarget
 
 UNAVAILABLE = "storage unavailable, try again"
 
-
-class AskedBy(BaseModel):
-    """Who asked, and where (all optional: the CLI has no channel)."""
-
-    source: str = "cli"
-    user_id: str | None = None
-    channel_id: str | None = None
-    guild_id: str | None = None
-    conversation_id: str | None = None
+__all__ = ["UNAVAILABLE", "AskedBy", "KnowledgeState", "Store", "StoreStats"]
 
 
 class StoreStats(BaseModel):
@@ -105,19 +100,19 @@ class Store(ABC):
     async def answer(self, answer_id: int) -> Answer | None: ...
 
     @abstractmethod
-    async def latest_answer(self, *, channel_id: str) -> Answer | None:
-        """The most recent answer given in a channel or thread."""
+    async def latest_answer(self, *, channel_id: str | None) -> Answer | None:
+        """The most recent answer given in a channel or thread (None: asked outside any channel,
+        as on the command line)."""
 
     @abstractmethod
     async def last_turn(self, conversation_id: str) -> Turn | None:
         """The previous answered turn of a conversation, for follow-ups (survives restarts)."""
 
     @abstractmethod
-    async def answer_count(self) -> int: ...
-
-    @abstractmethod
-    async def add_feedback(self, answer_id: int, user_id: str, value: int) -> None:
-        """Record (or change) one user's 👍/👎 on an answer."""
+    async def add_feedback(
+        self, answer_id: int, user_id: str, value: int, reason: str | None = None
+    ) -> None:
+        """Record (or change) one user's 👍/👎 on an answer; a new vote clears an old reason."""
 
     # --- knowledge and reloads -------------------------------------------------
 
@@ -146,10 +141,15 @@ class Store(ABC):
         diff: KnowledgeDiff | None,
         problems: list[str],
         duration_ms: float,
+        action: str = "reload",
     ) -> int: ...
 
     @abstractmethod
     async def stats(self) -> StoreStats: ...
+
+    @abstractmethod
+    async def gap_questions(self, *, since: datetime | None, limit: int) -> list[GapQuestion]:
+        """The newest `limit` questions abstained on or rated 👎 (asked at or after `since`)."""
 
     # --- one knowledge version across processes --------------------------------
 

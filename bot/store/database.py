@@ -7,16 +7,19 @@ import json
 import sqlite3
 import tempfile
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from bot.core.answering.answers import Answer, Citation, Evidence, Turn
+from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.diff import KnowledgeDiff, Snapshot
 from bot.core.articles.models import Article, KnowledgeBase
+from bot.core.requests import AskedBy
 from bot.errors import StoreError
-from bot.store.base import AskedBy, KnowledgeState, Store, StoreStats
+from bot.store.base import KnowledgeState, Store, StoreStats
 from bot.store.migrations import SCHEMA_VERSION, SchemaTooNew, migrate
 from bot.store.target import DbTarget
 
@@ -141,9 +144,9 @@ class SqliteStore(Store):
         try:
             cursor = await self._db.execute(
                 """INSERT INTO answers (question, answer, abstained, reason, query_terms,
-                   context_terms, evidence, source, user_id, channel_id, guild_id,
-                   conversation_id, index_version, latency_ms)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   context_terms, carried_terms, evidence, source, user_id, channel_id,
+                   guild_id, conversation_id, index_version, latency_ms)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     answer.question,
                     answer.answer,
@@ -151,6 +154,7 @@ class SqliteStore(Store):
                     answer.reason,
                     json.dumps(answer.query_terms),
                     json.dumps(answer.context_terms),
+                    json.dumps(answer.carried_terms),
                     json.dumps([e.model_dump() for e in answer.evidence]),
                     asked_by.source,
                     asked_by.user_id,
@@ -204,6 +208,7 @@ class SqliteStore(Store):
             evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
             query_terms=json.loads(row["query_terms"]),
             context_terms=json.loads(row["context_terms"]),
+            carried_terms=json.loads(row["carried_terms"]),
             index_version=row["index_version"],
             answer_id=row["id"],
             latency_ms=row["latency_ms"],
@@ -214,10 +219,11 @@ class SqliteStore(Store):
             row = await cur.fetchone()
         return await self._answer_from_row(row) if row else None
 
-    async def latest_answer(self, *, channel_id: str) -> Answer | None:
-        """The most recent answer given in a channel or thread."""
+    async def latest_answer(self, *, channel_id: str | None) -> Answer | None:
+        """The most recent answer given in a channel or thread (None: asked outside any channel,
+        as on the command line)."""
         async with self._db.execute(
-            "SELECT * FROM answers WHERE channel_id = ? ORDER BY id DESC LIMIT 1", (channel_id,)
+            "SELECT * FROM answers WHERE channel_id IS ? ORDER BY id DESC LIMIT 1", (channel_id,)
         ) as cur:
             row = await cur.fetchone()
         return await self._answer_from_row(row) if row else None
@@ -240,15 +246,18 @@ class SqliteStore(Store):
 
     # --- feedback ------------------------------------------------------------
 
-    async def add_feedback(self, answer_id: int, user_id: str, value: int) -> None:
-        """Record (or change) one user's 👍/👎 on an answer."""
+    async def add_feedback(
+        self, answer_id: int, user_id: str, value: int, reason: str | None = None
+    ) -> None:
+        """Record (or change) one user's 👍/👎 on an answer; a new vote clears an old reason."""
         if value not in (-1, 1):
             raise ValueError("feedback is +1 or -1")
         await self._write(
-            """INSERT INTO feedback (answer_id, user_id, value) VALUES (?, ?, ?)
+            """INSERT INTO feedback (answer_id, user_id, value, reason) VALUES (?, ?, ?, ?)
                ON CONFLICT (answer_id, user_id) DO UPDATE SET value = excluded.value,
+               reason = excluded.reason,
                created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')""",
-            (answer_id, user_id, value),
+            (answer_id, user_id, value, reason),
         )
 
     # --- knowledge and reloads -------------------------------------------------
@@ -310,10 +319,11 @@ class SqliteStore(Store):
         diff: KnowledgeDiff | None,
         problems: list[str],
         duration_ms: float,
+        action: str = "reload",
     ) -> int:
         return await self._write(
             """INSERT INTO reloads (actor, outcome, message, index_version, articles, passages,
-               diff, problems, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               diff, problems, duration_ms, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 actor,
                 outcome,
@@ -324,6 +334,7 @@ class SqliteStore(Store):
                 diff.model_dump_json() if diff else "{}",
                 json.dumps(problems),
                 duration_ms,
+                action,
             ),
         )
 
@@ -392,3 +403,56 @@ class SqliteStore(Store):
         async with self._db.execute("PRAGMA foreign_key_check") as cur:
             problems += [f"{r[0]} row {r[1]}: missing {r[2]}" for r in await cur.fetchall()]
         return problems
+
+    # --- admin loop: gaps and feedback reasons -----------------------------------------
+    # Plain SQL the PostgreSQL store mirrors: answers abstained on or rated 👎 since a time.
+
+    async def gap_questions(self, *, since: datetime | None, limit: int) -> list[GapQuestion]:
+        """The newest `limit` questions abstained on or rated 👎 (asked at or after `since`)."""
+        since_text = timestamp_text(since) if since else ""
+        async with self._db.execute(
+            """SELECT a.id, a.question, a.query_terms, a.evidence, a.abstained, a.created_at,
+                      (SELECT count(*) FROM feedback f
+                       WHERE f.answer_id = a.id AND f.value = -1) AS downvotes
+               FROM answers a
+               WHERE a.created_at >= ?
+                 AND (a.abstained = 1 OR EXISTS (SELECT 1 FROM feedback f
+                                                 WHERE f.answer_id = a.id AND f.value = -1))
+               ORDER BY a.id DESC LIMIT ?""",
+            (since_text, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        rated = [r["id"] for r in rows if r["downvotes"]]
+        reasons: dict[int, list[str]] = {}
+        if rated:
+            marks = ", ".join("?" * len(rated))
+            async with self._db.execute(
+                f"""SELECT answer_id, reason FROM feedback
+                    WHERE value = -1 AND reason IS NOT NULL AND answer_id IN ({marks})
+                    ORDER BY created_at""",
+                rated,
+            ) as cur:
+                for answer_id, reason in await cur.fetchall():
+                    reasons.setdefault(answer_id, []).append(reason)
+        return [
+            GapQuestion(
+                answer_id=r["id"],
+                question=r["question"],
+                terms=json.loads(r["query_terms"]),
+                asked_at=parse_timestamp(r["created_at"]),
+                abstained=bool(r["abstained"]),
+                downvotes=r["downvotes"],
+                reasons=reasons.get(r["id"], []),
+                closest=[Evidence(**e) for e in json.loads(r["evidence"])][:3],
+            )
+            for r in rows
+        ]
+
+
+def timestamp_text(moment: datetime) -> str:
+    """The text form of `created_at` columns (UTC, ISO 8601, milliseconds, `Z`)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -111,6 +111,20 @@ CREATE TABLE articles (
         """
 
 
+def _admin_loop(d: Dialect) -> str:
+    """Which admin action a reload came from; the reason a user gave with a 👎."""
+    return """
+        ALTER TABLE reloads ADD COLUMN action TEXT NOT NULL DEFAULT 'reload';
+        ALTER TABLE feedback ADD COLUMN reason TEXT;
+        CREATE INDEX answers_created ON answers(created_at);
+        """
+
+
+def _carried_terms(d: Dialect) -> str:
+    """The terms a follow-up borrowed, apart from those it hands on ("Why this answer?")."""
+    return "ALTER TABLE answers ADD COLUMN carried_terms TEXT NOT NULL DEFAULT '[]';"
+
+
 def _knowledge_state(d: Dialect) -> str:
     """The knowledge version every process should serve (one row, written by reloads)."""
     return f"""
@@ -125,7 +139,12 @@ def _knowledge_state(d: Dialect) -> str:
 
 
 # Append new steps, never edit old ones.
-MIGRATIONS: list[Callable[[Dialect], str]] = [_initial, _knowledge_state]
+MIGRATIONS: list[Callable[[Dialect], str]] = [
+    _initial,
+    _admin_loop,
+    _carried_terms,
+    _knowledge_state,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -15,16 +15,19 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
 
 from bot.core.answering.answers import Answer, Citation, Evidence, Turn
+from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.diff import KnowledgeDiff, Snapshot
 from bot.core.articles.models import KnowledgeBase
+from bot.core.requests import AskedBy
 from bot.errors import ConfigError, StoreError
-from bot.store.base import UNAVAILABLE, AskedBy, KnowledgeState, Store, StoreStats
-from bot.store.database import changed_articles
+from bot.store.base import UNAVAILABLE, KnowledgeState, Store, StoreStats
+from bot.store.database import changed_articles, parse_timestamp, timestamp_text
 from bot.store.migrations import MIGRATIONS, POSTGRES, SCHEMA_VERSION, SchemaTooNew
 from bot.store.target import DbTarget, redact_url
 
@@ -41,8 +44,8 @@ SAVE_ANSWER = """
 WITH saved AS (
     INSERT INTO answers (question, answer, abstained, reason, query_terms, context_terms,
         evidence, source, user_id, channel_id, guild_id, conversation_id, index_version,
-        latency_ms)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        latency_ms, carried_terms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $25)
     RETURNING id
 ), cited AS (
     INSERT INTO citations (answer_id, n, article_id, title, url, passage_id, quote, start,
@@ -265,6 +268,7 @@ class PostgresStore(Store):
             [c.end for c in cites],
             [c.score for c in cites],
             [c.passage_hash for c in cites],
+            json.dumps(answer.carried_terms),
         )
 
         async def work(conn: asyncpg.Connection) -> int:
@@ -289,6 +293,7 @@ class PostgresStore(Store):
                 evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
                 query_terms=json.loads(row["query_terms"]),
                 context_terms=json.loads(row["context_terms"]),
+                carried_terms=json.loads(row["carried_terms"]),
                 index_version=row["index_version"],
                 answer_id=row["id"],
                 latency_ms=row["latency_ms"],
@@ -299,9 +304,11 @@ class PostgresStore(Store):
     async def answer(self, answer_id: int) -> Answer | None:
         return await self._answer_where("SELECT * FROM answers WHERE id = $1", answer_id)
 
-    async def latest_answer(self, *, channel_id: str) -> Answer | None:
+    async def latest_answer(self, *, channel_id: str | None) -> Answer | None:
         return await self._answer_where(
-            "SELECT * FROM answers WHERE channel_id = $1 ORDER BY id DESC LIMIT 1", channel_id
+            """SELECT * FROM answers WHERE channel_id IS NOT DISTINCT FROM $1::text
+               ORDER BY id DESC LIMIT 1""",
+            channel_id,
         )
 
     async def last_turn(self, conversation_id: str) -> Turn | None:
@@ -321,24 +328,22 @@ class PostgresStore(Store):
 
         return await self._run(work, write=False, what="read the conversation")
 
-    async def answer_count(self) -> int:
-        async def work(conn: asyncpg.Connection) -> int:
-            return int(await conn.fetchval("SELECT count(*) FROM answers"))
-
-        return await self._run(work, write=False, what="count answers")
-
-    async def add_feedback(self, answer_id: int, user_id: str, value: int) -> None:
+    async def add_feedback(
+        self, answer_id: int, user_id: str, value: int, reason: str | None = None
+    ) -> None:
         if value not in (-1, 1):
             raise ValueError("feedback is +1 or -1")
 
         async def work(conn: asyncpg.Connection) -> None:
             await conn.execute(
-                f"""INSERT INTO feedback (answer_id, user_id, value) VALUES ($1, $2, $3)
+                f"""INSERT INTO feedback (answer_id, user_id, value, reason)
+                   VALUES ($1, $2, $3, $4)
                    ON CONFLICT (answer_id, user_id) DO UPDATE SET value = excluded.value,
-                   created_at = {NOW}""",
+                   reason = excluded.reason, created_at = {NOW}""",
                 answer_id,
                 user_id,
                 value,
+                reason,
             )
 
         await self._run(work, write=True, what="save the feedback")
@@ -397,13 +402,14 @@ class PostgresStore(Store):
         diff: KnowledgeDiff | None,
         problems: list[str],
         duration_ms: float,
+        action: str = "reload",
     ) -> int:
         async def work(conn: asyncpg.Connection) -> int:
             return int(
                 await conn.fetchval(
                     """INSERT INTO reloads (actor, outcome, message, index_version, articles,
-                       passages, diff, problems, duration_ms)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id""",
+                       passages, diff, problems, duration_ms, action)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
                     actor,
                     outcome,
                     message,
@@ -413,6 +419,7 @@ class PostgresStore(Store):
                     diff.model_dump_json() if diff else "{}",
                     json.dumps(problems),
                     duration_ms,
+                    action,
                 )
             )
 
@@ -440,6 +447,49 @@ class PostgresStore(Store):
             )
 
         return await self._run(work, write=False, what="read the statistics")
+
+    async def gap_questions(self, *, since: datetime | None, limit: int) -> list[GapQuestion]:
+        since_text = timestamp_text(since) if since else ""
+
+        async def work(conn: asyncpg.Connection) -> list[GapQuestion]:
+            rows = await conn.fetch(
+                """SELECT a.id, a.question, a.query_terms, a.evidence, a.abstained,
+                          a.created_at,
+                          (SELECT count(*) FROM feedback f
+                           WHERE f.answer_id = a.id AND f.value = -1) AS downvotes
+                   FROM answers a
+                   WHERE a.created_at >= $1
+                     AND (a.abstained = 1 OR EXISTS (SELECT 1 FROM feedback f
+                                                     WHERE f.answer_id = a.id AND f.value = -1))
+                   ORDER BY a.id DESC LIMIT $2""",
+                since_text,
+                limit,
+            )
+            rated = [r["id"] for r in rows if r["downvotes"]]
+            reasons: dict[int, list[str]] = {}
+            if rated:
+                for answer_id, reason in await conn.fetch(
+                    """SELECT answer_id, reason FROM feedback
+                       WHERE value = -1 AND reason IS NOT NULL AND answer_id = ANY($1::bigint[])
+                       ORDER BY created_at""",
+                    rated,
+                ):
+                    reasons.setdefault(answer_id, []).append(reason)
+            return [
+                GapQuestion(
+                    answer_id=r["id"],
+                    question=r["question"],
+                    terms=json.loads(r["query_terms"]),
+                    asked_at=parse_timestamp(r["created_at"]),
+                    abstained=bool(r["abstained"]),
+                    downvotes=r["downvotes"],
+                    reasons=reasons.get(r["id"], []),
+                    closest=[Evidence(**e) for e in json.loads(r["evidence"])][:3],
+                )
+                for r in rows
+            ]
+
+        return await self._run(work, write=False, what="read the gaps")
 
     # --- one knowledge version across processes --------------------------------
 

@@ -109,11 +109,13 @@ def test_ask_stream_answers_each_line_as_it_arrives(paths: list[str], knowledge_
 
 
 def test_ask_stream_reports_bad_lines_and_goes_on(paths: list[str]) -> None:
-    """A bad line in a stream gets an error object; the following lines are still answered."""
+    """A bad line in a stream gets an error object; the following lines are still answered;
+    the exit code is 1."""
     result = run_cli(["ask", "--json", "-", *paths], stdin="x" * 5000 + "\nWho is Erdogan?\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert "limit" in lines[0]["error"]
     assert "Erdoğan" in lines[1]["answer"]
+    assert result.returncode == 1  # DESIGN §4: some lines got an error row
 
 
 def test_chat_json_keeps_the_conversation(paths: list[str]) -> None:
@@ -144,6 +146,81 @@ def test_search_json_streams_ranked_hits(
         assert scores == sorted(scores, reverse=True)
         assert {"passage_id", "title", "url", "score", "text"} <= result["hits"][0].keys()
     assert "CNN Türk" in results[1]["hits"][0]["text"]
+
+
+def test_search_stream_reports_over_long_queries_and_goes_on(paths: list[str]) -> None:
+    """An over-long query in `search --json -` gets an error row like `ask -` (never a
+    silently cut query); the next query is answered, and the exit code is 1."""
+    result = run_cli(["search", "--json", "-", *paths], stdin="armenia " * 100 + "\nCNN Turk\n")
+    assert result.returncode == 1, result.stderr
+    refused, answered = (json.loads(line) for line in result.stdout.splitlines())
+    assert "limit is 500" in refused["error"] and refused["hits"] == []
+    assert "CNN Türk" in answered["hits"][0]["text"]
+
+
+def test_search_top_k_says_why_there_are_fewer_hits(
+    paths: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`search --top-k K` returns K hits, or fewer with the reason (JSON `reason`, a line
+    of text); with K hits the reason is null."""
+    assert main(["search", "--json", "--top-k", "2", "Armenia Turkey Russia", *paths]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert len(full["hits"]) == 2 and full["reason"] is None
+    assert main(["search", "--json", "--top-k", "5", "Karapetyan", *paths]) == 0
+    few = json.loads(capsys.readouterr().out)
+    assert few["reason"] == f"only {len(few['hits'])} passage(s) contain a word of the query"
+    assert main(["search", "--top-k", "5", "Karapetyan", *paths]) == 0
+    text = capsys.readouterr().out
+    assert f"{len(few['hits'])} of 5 passage(s) for “Karapetyan”: only" in text
+
+
+def test_source_prints_the_passage_behind_a_citation(
+    paths: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`source N` shows the passage behind citation N of the latest command-line answer,
+    the quote marked; `--answer ID` picks another answer; a missing [n] is one clear line."""
+    assert main(["ask", "--json", "Who is Armenia's defence minister?", *paths]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert main(["source", "1", *paths]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # the passage is wrapped to the terminal
+    assert f"»{' '.join(answer['citations'][0]['quote'].split())}«" in text
+    assert main(["source", "1", "--json", "--answer", str(answer["answer_id"]), *paths]) == 0
+    cited = json.loads(capsys.readouterr().out)
+    assert cited["quote"] == answer["citations"][0]["quote"] and cited["quote"] in cited["passage"]
+    assert main(["source", "9", *paths]) == 1
+    assert "there is no [9]" in capsys.readouterr().err
+
+
+def test_feedback_and_status(paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`feedback ID up|down` records a vote on a stored answer; `status` shows it with the
+    knowledge base's figures; an unknown answer id is one clear line."""
+    assert main(["ask", "--json", "Who is Armenia's prime minister?", *paths]) == 0
+    answer_id = json.loads(capsys.readouterr().out)["answer_id"]
+    assert main(["feedback", str(answer_id), "down", *paths]) == 0
+    assert f"answer #{answer_id}" in capsys.readouterr().out
+    assert main(["status", "--json", *paths]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert (status["articles"], status["passages"], status["answers_served"]) == (1, 7, 1)
+    assert (status["feedback_up"], status["feedback_down"]) == (0, 1)
+    assert main(["status", *paths]) == 0
+    assert "Answers served: 1" in capsys.readouterr().out
+    assert main(["feedback", "999", "up", *paths]) == 1
+    assert "No answer #999" in capsys.readouterr().err
+
+
+def test_chat_stream_exits_1_when_a_line_got_an_error_row(paths: list[str]) -> None:
+    """Piped `chat --json` behaves like `ask --json -`: an error row for a bad line, the
+    conversation goes on, exit 1 at the end."""
+    result = run_cli(
+        ["chat", "--json", *paths],
+        stdin="Who is Armenia's defence minister?\n"
+        + "x" * 600
+        + "\nWhat exhibition did he attend?\n",
+    )
+    assert result.returncode == 1, result.stderr
+    first, refused, follow_up = (json.loads(line) for line in result.stdout.splitlines())
+    assert "Karapetyan" in first["answer"] and "limit" in refused["error"]
+    assert "military-industrial exhibition" in follow_up["answer"]
 
 
 def test_index_reports_articles_refusals_and_changes(
@@ -221,3 +298,30 @@ def test_eval_scores_a_question_file(
     assert report["questions"] == 3
     assert report["answer_hit_rate"] == pytest.approx(2 / 3)
     assert report["abstention_rate"] == pytest.approx(1 / 3)
+
+
+def test_ask_json_reports_spelling_corrections(
+    paths: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt name is searched as the article spells it; JSON says what was replaced,
+    and the text output says it in words."""
+    assert main(["ask", "--json", "What did Ilham Aliev complain about?", *paths]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["corrections"] == [{"from": "aliev", "to": "aliyev"}]
+    assert "Aliyev" in answer["answer"]
+    assert main(["ask", "What did Ilham Aliev complain about?", *paths]) == 0
+    assert "instead of “aliev”" in capsys.readouterr().out
+
+
+def test_chat_json_says_what_a_follow_up_was_read_as(paths: list[str]) -> None:
+    """'What is his full name?' after the prime-minister question is answered, and its
+    `resolved` field names whom it was read to be about."""
+    done = run_cli(
+        ["chat", "--json", *paths],
+        stdin="Who is Armenia's prime minister?\nWhat is his full name?\n",
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert "resolved" not in first
+    assert second["resolved"] == "What is Nikol Pashinyan's full name?"
+    assert not second["abstained"] and "Nikol Pashinyan" in second["answer"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot import Settings, create_bot
+from tests.discord_ui.attachments import attachment_server  # noqa: F401  (a fixture)
 from tests.discord_ui.harness import ADMIN_ROLE_ID, DiscordHarness, install_webhook_recorder
 
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"

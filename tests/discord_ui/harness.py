@@ -1,11 +1,19 @@
 """Drive the real bot offline, the way Discord does: gateway payloads in, HTTP calls recorded.
 
-No token, no network and no fakes of our own code: `create_bot(settings)` is booted without
-logging in, a guild and a text channel are cached from gateway-shaped data, and events are fed
-through `bot._connection.parsers` (the gateway's own path). Outgoing HTTP goes to two recorders
-that answer like Discord: one for interaction callbacks and follow-ups (the webhook adapter),
-one for the bot's REST calls (`bot.http.request`). Messages the bot sends are echoed back as
-MESSAGE_CREATE, so a bot that answered itself would loop here as it would in production.
+No token, no network and no fakes of our own code: `create_bot(settings)` logs in through
+discord.py's own `Client.login` (its two REST calls answered here), a guild and a text channel
+arrive as a GUILD_CREATE event, and every event is fed through the connection state's parsers
+(the gateway's own path). Outgoing HTTP goes to two recorders that answer like Discord: one
+for interaction callbacks and follow-ups (the webhook adapter), one for the bot's REST calls
+(`bot.http.request`). Messages the bot sends are echoed back as MESSAGE_CREATE, so a bot that
+answered itself would loop here as it would in production.
+
+Public API is used wherever discord.py has one (login, setup_hook, the cache getters, the
+command tree). Three internals remain, each because no public equivalent exists offline:
+`bot._connection.parsers` (the only way into the gateway's event handling without a
+websocket), `bot.http.request` (the one function every REST call goes through; the public
+alternative would be a fake HTTPS server behind a proxy), and the webhook adapter's
+`async_context` (interaction responses bypass `bot.http` entirely).
 
 `settle()` waits for every task spawned since a dispatch and fails on exceptions in them and on
 ERROR logs from the `discord` and `bot` loggers: otherwise a broken bot gives green tests.
@@ -211,6 +219,7 @@ class DiscordHarness:
 
     def __init__(self, bot: KnowledgeBot) -> None:
         self.bot = bot
+        # Internal, no public equivalent: the parsers are the gateway's way into the bot.
         self.state = bot._connection
         self.ids = Snowflakes()
         self.calls: list[Call] = []
@@ -228,19 +237,19 @@ class DiscordHarness:
     # --- boot -----------------------------------------------------------------------
 
     async def boot(self) -> None:
-        """Everything `login` would do except the network, then cache a guild and channel."""
+        """Log in (REST answered here; `login` runs setup_hook), then receive the guild."""
         for name in ("discord", "bot"):
             logging.getLogger(name).addHandler(self.errors)
         bot = self.bot
-        await bot._async_setup_hook()
-        self.state.user = discord.ClientUser(
-            state=self.state, data=user_payload(BOT_ID, "kb-bot", bot=True) | {"verified": True}
-        )
-        self.state.application_id = APP_ID
+        # Internal, no public equivalent: every REST call goes through this one method.
         bot.http.request = self._rest  # type: ignore[method-assign]
-        await bot.setup_hook()
-        self.guild = self.state._add_guild_from_data(self._guild_payload())
-        channel = self.guild.get_channel(CHANNEL_ID)
+        await bot.login("offline-harness-token")
+        self.calls.clear()  # login's own GETs are not the bot's doing
+        self.feed("GUILD_CREATE", self._guild_payload())
+        guild = bot.get_guild(GUILD_ID)
+        assert guild is not None
+        self.guild = guild
+        channel = guild.get_channel(CHANNEL_ID)
         assert isinstance(channel, discord.TextChannel)
         self.channel = channel
 
@@ -387,6 +396,47 @@ class DiscordHarness:
         self._interactions[payload["token"]] = payload
         return payload
 
+    def _command_data(
+        self,
+        name: str,
+        options: dict[str, Any],
+        *,
+        focused: str | None = None,
+        attachments: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Application command data; `name` may name a subcommand (`"kb gaps"`)."""
+        top, *sub = name.split()
+        command = self.bot.tree.get_command(top)
+        assert command is not None, f"no /{top} command"
+        listed = []
+        for key, value in options.items():
+            kind = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
+            option: dict[str, Any] = {"type": kind, "name": key, "value": value}
+            if key == focused:
+                option["focused"] = True
+            listed.append(option)
+        resolved: dict[str, Any] = {}
+        for key, attachment in (attachments or {}).items():
+            listed.append({"type": 11, "name": key, "value": attachment["id"]})
+            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+        for part in reversed(sub):  # options nest inside their subcommand
+            listed = [{"type": 1, "name": part, "options": listed}]
+        data: dict[str, Any] = {"id": str(self.ids()), "name": top, "type": 1, "options": listed}
+        if resolved:
+            data["resolved"] = resolved
+        return data
+
+    def attachment(self, filename: str, url: str, size: int) -> dict[str, Any]:
+        """An attachment as Discord resolves it in a command's data."""
+        return {
+            "id": str(self.ids()),
+            "filename": filename,
+            "size": size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": "text/plain; charset=utf-8",
+        }
+
     async def slash(
         self,
         name: str,
@@ -396,20 +446,11 @@ class DiscordHarness:
         roles: list[int] | None = None,
         channel_id: int | None = None,
         dm: bool = False,
-        **options: str | int,
+        attachments: dict[str, dict[str, Any]] | None = None,
+        **options: str | int | bool,
     ) -> Exchange:
         """Invoke a slash command as a member, as Discord's gateway would deliver it."""
-        command = self.bot.tree.get_command(name)
-        assert command is not None, f"no /{name} command"
-        data = {
-            "id": str(self.ids()),
-            "name": name,
-            "type": 1,
-            "options": [
-                {"type": 4 if isinstance(v, int) else 3, "name": k, "value": v}
-                for k, v in options.items()
-            ],
-        }
+        data = self._command_data(name, options, attachments=attachments)
         payload = self._interaction(
             2,
             data,
@@ -421,6 +462,31 @@ class DiscordHarness:
         )
         return await self.dispatch("INTERACTION_CREATE", payload)
 
+    async def autocomplete(
+        self,
+        name: str,
+        option: str,
+        typed: str,
+        *,
+        user_id: int = 1_200_000_000_000_000_001,
+        permissions: discord.Permissions = MEMBER_PERMISSIONS,
+        roles: list[int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Type into an option with autocomplete; the choices the bot offered."""
+        data = self._command_data(name, {option: typed}, focused=option)
+        payload = self._interaction(
+            4,
+            data,
+            user_id=user_id,
+            permissions=permissions,
+            roles=roles or [],
+            channel_id=None,
+        )
+        exchange = await self.dispatch("INTERACTION_CREATE", payload)
+        answers = [c for c in exchange.callbacks if isinstance(c.json, dict)]
+        assert answers and answers[-1].json["type"] == 8, f"no autocomplete answer: {exchange}"
+        return list(answers[-1].json["data"]["choices"])
+
     async def click(
         self,
         custom_id: str,
@@ -428,6 +494,8 @@ class DiscordHarness:
         message: dict[str, Any] | None = None,
         user_id: int = 1_200_000_000_000_000_001,
         channel_id: int | None = None,
+        permissions: discord.Permissions = MEMBER_PERMISSIONS,
+        roles: list[int] | None = None,
     ) -> Exchange:
         """Press a button (by custom_id) on a message the bot sent."""
         data = {"custom_id": custom_id, "component_type": 2}
@@ -436,10 +504,36 @@ class DiscordHarness:
             3,
             data,
             user_id=user_id,
-            permissions=MEMBER_PERMISSIONS,
-            roles=[],
+            permissions=permissions,
+            roles=roles or [],
             channel_id=channel_id or int(message["channel_id"]),
             message=message,
+        )
+        return await self.dispatch("INTERACTION_CREATE", payload)
+
+    async def submit_modal(
+        self,
+        custom_id: str,
+        values: dict[str, str],
+        *,
+        user_id: int = 1_200_000_000_000_000_001,
+        channel_id: int | None = None,
+    ) -> Exchange:
+        """Submit a form the bot opened, with these text input values."""
+        data = {
+            "custom_id": custom_id,
+            "components": [
+                {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
+                for key, value in values.items()
+            ],
+        }
+        payload = self._interaction(
+            5,
+            data,
+            user_id=user_id,
+            permissions=MEMBER_PERMISSIONS,
+            roles=[],
+            channel_id=channel_id,
         )
         return await self.dispatch("INTERACTION_CREATE", payload)
 
@@ -522,11 +616,15 @@ class DiscordHarness:
     async def dispatch(self, event: str, payload: dict[str, Any]) -> Exchange:
         """Feed one gateway event to the bot and wait until everything it started is done."""
         start = len(self.calls)
+        self.feed(event, payload)
+        await self.settle()
+        return Exchange(self.calls[start:])
+
+    def feed(self, event: str, payload: dict[str, Any]) -> None:
+        """Deliver one gateway event without waiting for what it starts (see `dispatch`)."""
         if event == "MESSAGE_CREATE":
             self._messages[int(payload["id"])] = payload
         self.state.parsers[event](payload)
-        await self.settle()
-        return Exchange(self.calls[start:])
 
     async def settle(self, limit_s: float = 10.0) -> None:
         """Wait for tasks spawned since the dispatch; fail on their exceptions and error logs."""
@@ -631,7 +729,7 @@ class DiscordHarness:
         def deliver() -> None:
             self._pending_echoes -= 1
             if not self.closed:  # a test that stopped early (e.g. a caught loop) left some
-                self.state.parsers[event](payload)
+                self.feed(event, payload)
 
         asyncio.get_running_loop().call_soon(deliver, context=context)
 
@@ -682,6 +780,8 @@ class DiscordHarness:
             body = json.loads(raw)
         path = route.url.removeprefix(Route.BASE)
         self._record(Call("rest", route.method, path, body, kwargs.get("params")))
+        if route.method == "GET" and path in self._login_answers:
+            return self._login_answers[path]
         parts = path.strip("/").split("/")
         if parts[0] == "channels" and route.method == "POST":
             channel_id = int(parts[1])
@@ -697,6 +797,27 @@ class DiscordHarness:
                 for command in body or []
             ]
         raise HarnessFailure(f"unexpected REST call {route.method} {path}")
+
+    @property
+    def _login_answers(self) -> dict[str, Any]:
+        """What Discord answers the two calls of `Client.login`: who we are, which app."""
+        me = user_payload(BOT_ID, "kb-bot", bot=True) | {"verified": True}
+        return {
+            "/users/@me": me,
+            "/oauth2/applications/@me": {
+                "id": str(APP_ID),
+                "name": "kb-bot",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": user_payload(1, "owner"),
+                "team": None,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "bot": me,
+            },
+        }
 
     def _start_thread(self, channel_id: int, message_id: int, body: dict[str, Any]) -> Any:
         thread = {
@@ -725,7 +846,7 @@ class DiscordHarness:
             },
         }
         # Discord tells every client about the new thread before the REST call returns.
-        self.state.parsers["THREAD_CREATE"](thread | {"newly_created": True})
+        self.feed("THREAD_CREATE", thread | {"newly_created": True})
         return thread
 
     # --- inspection -------------------------------------------------------------------
@@ -735,7 +856,11 @@ class DiscordHarness:
 
 
 def install_webhook_recorder(monkeypatch: Any, harness: DiscordHarness) -> None:
-    """Route interaction responses and follow-ups to the harness (both module references)."""
+    """Route interaction responses and follow-ups to the harness (both module references).
+
+    Internal, no public equivalent: interaction responses go through this adapter, not
+    `bot.http`, and discord.py offers no hook to replace it.
+    """
     var: contextvars.ContextVar[webhook_async.AsyncWebhookAdapter] = contextvars.ContextVar(
         "async_webhook_context", default=harness.webhook
     )

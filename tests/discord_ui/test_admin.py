@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from tests.discord_ui.conftest import HarnessFactory
 from tests.discord_ui.harness import (
     ADMIN_PERMISSIONS,
     ADMIN_ROLE_ID,
+    BOT_ROLE_ID,
     MEMBER_PERMISSIONS,
     DiscordHarness,
 )
@@ -59,6 +61,15 @@ async def test_configured_admin_role_may_reload(harness: DiscordHarness) -> None
     """A member with the configured admin role id may /reload without Manage Server."""
     exchange = await harness.slash("reload", permissions=MEMBER_PERMISSIONS, roles=[ADMIN_ROLE_ID])
     assert "Knowledge base reloaded" in exchange.last.text and "no changes" in exchange.last.text
+
+
+async def test_configured_admin_role_name_may_reload(make_harness: HarnessFactory) -> None:
+    """A configured admin role name (any case) lets a member /reload; other roles do not."""
+    harness = await make_harness(admin_role_ids=[], admin_role_names=["kb admins"])
+    allowed = await harness.slash("reload", permissions=MEMBER_PERMISSIONS, roles=[ADMIN_ROLE_ID])
+    assert "Knowledge base reloaded" in allowed.last.text
+    refused = await harness.slash("reload", permissions=MEMBER_PERMISSIONS, roles=[BOT_ROLE_ID])
+    assert "Manage Server" in refused.last.text
 
 
 async def test_reload_of_an_emptied_folder_keeps_the_old_index_answering(

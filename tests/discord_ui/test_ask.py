@@ -100,7 +100,7 @@ async def test_cooldown_refuses_extra_questions_privately(make_harness: HarnessF
 async def test_kb_shows_status(harness: DiscordHarness) -> None:
     """/kb reports articles, passages, the index version and answers served."""
     await harness.slash("ask", question="Who is Armenia's defence minister?")
-    exchange = await harness.slash("kb")
+    exchange = await harness.slash("kb status")
     text = exchange.last.text
     assert "Articles\n1" in text and "Passages" in text and "Index version" in text
     assert "Answers served\n1" in text

@@ -62,7 +62,7 @@ async def discord_api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[str
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]  # the port the OS picked
     monkeypatch.setattr(Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
     yield seen
     await runner.cleanup()

@@ -6,10 +6,10 @@ import discord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.answering.answers import Answer, Citation, Evidence
+from bot.core.answering.answers import Answer, Citation, Correction, Evidence
 from bot.core.articles.diff import KnowledgeDiff
 from bot.discord_ui import render
-from bot.service import ReloadReport
+from bot.results import CitedPassage, ReloadReport
 
 TOKENS = [*"abc xyz.*_~`|>[]()<@&!#\\\n", "@everyone", "@here", "<@&123>", "é", "🙂", "word "]
 TEXT = st.lists(st.sampled_from(TOKENS), max_size=1_500).map("".join)
@@ -103,9 +103,19 @@ def test_source_embed_fits_and_keeps_the_quote(
     """/source of a very long passage still fits, and the quote is bold when it fits whole."""
     citation = cites[0]
     passage = around[: len(around) // 2] + citation.quote + around[len(around) // 2 :]
-    embed = render.source_embed(citation, passage, 0, changed=changed)
+    cited = CitedPassage(
+        answer_id=1,
+        citation=citation,
+        passage=passage,
+        quote_at=len(around) // 2,
+        changed=changed,
+    )
+    embed = render.source_embed(cited)
     assert_within_limits(embed)
-    assert_within_limits(render.source_embed(citation, None, None))
+    if len(passage) <= 1_000 and citation.quote:  # escaped, it still fits whole
+        assert f"**{render.safe(citation.quote)}**" in (embed.description or "")
+    gone = CitedPassage(answer_id=1, citation=citation, passage=None)
+    assert_within_limits(render.source_embed(gone))
 
 
 @FAST
@@ -141,7 +151,7 @@ def test_mentions_are_neutralised() -> None:
 def test_highlight_bolds_the_quote_and_escapes_the_rest() -> None:
     """The quoted words are bold; markdown in the article text is escaped."""
     passage = "Before *this*. The quoted sentence. After."
-    assert render.highlight(passage, "The quoted sentence.") == (
+    assert render.highlight(passage, "The quoted sentence.", passage.index("The")) == (
         r"Before \*this\*. **The quoted sentence.** After."
     )
 
@@ -149,7 +159,7 @@ def test_highlight_bolds_the_quote_and_escapes_the_rest() -> None:
 def test_long_passage_is_windowed_around_the_quote() -> None:
     """A passage far over the limit is cut around the quote, with ellipses on both sides."""
     passage = "a " * 3_000 + "NEEDLE here. " + "b " * 3_000
-    text = render.highlight_window(passage, "NEEDLE here.", None, 500)
+    text = render.highlight_window(passage, "NEEDLE here.", passage.index("NEEDLE"), 500)
     assert "**NEEDLE here.**" in text and text.startswith("…") and text.endswith("…")
     assert len(text) < 600
 
@@ -171,3 +181,20 @@ def test_citation_titles_link_to_the_url_only_when_it_is_a_web_address() -> None
     assert linked.startswith("[T (x)](<https://example.org/t>)")
     _, plain = render.citation_field(Citation(url="javascript:alert(1)", **base))
     assert "javascript" not in plain
+
+
+def test_corrections_and_reading_are_shown_briefly() -> None:
+    """The footer says what was searched instead of what; the Why view says it too, with
+    what a follow-up was read as."""
+    answer = Answer(
+        question="What did Aliev say?",
+        answer="Aliyev complained. [1]",
+        abstained=False,
+        corrections=[Correction(typed="aliev", searched="aliyev")],
+        resolved="What did Ilham Aliyev say?",
+    )
+    footer = render.answer_embed(answer).footer.text or ""
+    assert footer.startswith("Searched for aliyev (not aliev)")
+    why = render.why_embed(answer).description or ""
+    assert "*aliyev* instead of *aliev*" in why
+    assert "What did Ilham Aliyev say?" in why

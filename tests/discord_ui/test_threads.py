@@ -77,7 +77,8 @@ async def test_mention_inside_someone_elses_thread_answers_in_that_thread(
 ) -> None:
     """In a thread the bot did not start, a mention is answered in place, not in a new thread."""
     thread_id = harness.ids()
-    harness.state.parsers["THREAD_CREATE"](
+    harness.feed(
+        "THREAD_CREATE",
         {
             "id": str(thread_id),
             "guild_id": str(harness.guild.id),
@@ -92,7 +93,7 @@ async def test_mention_inside_someone_elses_thread_answers_in_that_thread(
                 "auto_archive_duration": 60,
                 "archive_timestamp": "2024-01-01T00:00:00+00:00",
             },
-        }
+        },
     )
     ignored = await harness.say("just chatting about Turkey", channel_id=thread_id)
     assert len(ignored) == 0  # not the bot's thread and not addressed to it

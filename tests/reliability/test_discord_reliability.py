@@ -115,16 +115,16 @@ async def test_200_concurrent_asks_with_a_reload_in_the_middle(
     started = time.perf_counter()
     half, three_quarters = CONCURRENT // 2, CONCURRENT * 3 // 4
     for payload in payloads[:half]:  # in flight at once, as a busy gateway delivers them
-        h.state.parsers["INTERACTION_CREATE"](payload)
-    h.state.parsers["INTERACTION_CREATE"](reload_payload)
+        h.feed("INTERACTION_CREATE", payload)
+    h.feed("INTERACTION_CREATE", reload_payload)
     for payload in payloads[half:three_quarters]:  # arrive while the reload builds
-        h.state.parsers["INTERACTION_CREATE"](payload)
+        h.feed("INTERACTION_CREATE", payload)
         await asyncio.sleep(0)
     while h.bot.service.engine.version == v1:  # the swap, with ~150 questions still in flight
         await asyncio.sleep(0.005)
         assert time.perf_counter() - started < 60
     for payload in payloads[three_quarters:]:  # after the swap: must use the new index
-        h.state.parsers["INTERACTION_CREATE"](payload)
+        h.feed("INTERACTION_CREATE", payload)
     await h.settle(limit_s=120)
     seconds = time.perf_counter() - started
     v2 = h.bot.service.engine.version
@@ -184,7 +184,7 @@ async def test_non_admin_reload_burst_is_refused_locally(
         for i in range(20)
     ]
     for payload in payloads:
-        harness.state.parsers["INTERACTION_CREATE"](payload)
+        harness.feed("INTERACTION_CREATE", payload)
     await harness.settle()
     replies = [c for c in harness.calls if c.message is not None]
     assert len(replies) == 20 and all(c.ephemeral for c in replies)
@@ -215,7 +215,7 @@ async def test_cooldown_holds_under_a_concurrent_burst(make_harness: HarnessFact
         for _ in range(15)
     ]
     for payload in payloads:
-        h.state.parsers["INTERACTION_CREATE"](payload)
+        h.feed("INTERACTION_CREATE", payload)
     await h.settle(limit_s=60)
     replies = [c for c in h.calls if c.message is not None]
     answered = [c for c in replies if not c.ephemeral]

@@ -13,10 +13,10 @@ import pytest
 from bot.core.answering.answers import Answer, Citation, Evidence
 from bot.core.articles.diff import Snapshot
 from bot.core.articles.loader import load_knowledge
+from bot.core.requests import AskedBy
 from bot.errors import ConfigError, StoreError
 from bot.store import Store
-from bot.store.database import AskedBy
-from bot.store.migrations import SCHEMA_VERSION
+from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION, SQLITE
 from bot.store.target import DbTarget
 
 
@@ -86,6 +86,36 @@ async def test_answers_and_citations_survive_reopening(db_target: DbTarget) -> N
     assert again.citations[0].quote == "Quoted words."
     assert again.citations[0].passage_hash == "h1"
     assert again.evidence[0].matched_terms == ["quot"]
+
+
+async def test_carried_terms_are_kept_apart_from_context_terms(db_target: DbTarget) -> None:
+    """A follow-up's borrowed terms come back as stored; a first question has none."""
+    follow_up = sample_answer("And he?").model_copy(update={"carried_terms": ["karapetyan"]})
+    async with await Store.open(db_target) as store:
+        first_id = await store.save_answer(sample_answer(), AskedBy())
+        follow_id = await store.save_answer(follow_up, AskedBy())
+        first, again = await store.answer(first_id), await store.answer(follow_id)
+    assert first is not None and again is not None
+    assert first.carried_terms == [] and again.carried_terms == ["karapetyan"]
+    assert again.context_terms == ["quot", "word"]
+
+
+async def test_a_schema_1_database_is_migrated_with_its_answers(db_path: Path) -> None:
+    """A database from before carried terms were stored opens at the current schema, and
+    its answers read back with nothing carried over."""
+    db_path.parent.mkdir(parents=True)
+    with closing(sqlite3.connect(db_path)) as db:
+        db.executescript(MIGRATIONS[0](SQLITE) + "PRAGMA user_version = 1;")
+        db.execute(
+            """INSERT INTO answers (question, answer, abstained, source, index_version)
+               VALUES ('Who?', 'Nobody.', 0, 'cli', 'v0')"""
+        )
+        db.commit()
+    async with await Store.open(db_path) as store:
+        old = await store.answer(1)
+    assert old is not None and old.answer == "Nobody." and old.carried_terms == []
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 async def test_answer_ids_increase_and_abstentions_are_stored(db_target: DbTarget) -> None:
@@ -214,7 +244,7 @@ async def test_both_backends_migrate_to_the_same_tables(db_target: DbTarget) -> 
         assert await store.published_version() is None
         assert await store.integrity() == []
     async with await Store.open(db_target) as store:  # a second open migrates nothing
-        assert await store.answer_count() == 0
+        assert (await store.stats()).answers == 0
 
 
 async def test_published_version_changes_once_per_new_version(db_target: DbTarget) -> None:

@@ -32,6 +32,13 @@ class Evidence(BaseModel):
     snippet: str
 
 
+class Correction(BaseModel):
+    """A word of the question the knowledge base does not have, and the one searched instead."""
+
+    typed: str
+    searched: str
+
+
 class Turn(BaseModel):
     """The part of a previous question and answer that a follow-up can lean on."""
 
@@ -51,7 +58,16 @@ class Answer(BaseModel):
     evidence: list[Evidence] = []
     query_terms: list[str] = []
     context_terms: list[str] = Field(
-        default=[], description="terms borrowed from the previous turn for a follow-up"
+        default=[], description="terms this turn hands on to a follow-up"
+    )
+    carried_terms: list[str] = Field(
+        default=[], description="terms borrowed from the previous turn (empty unless a follow-up)"
+    )
+    corrections: list[Correction] = Field(
+        default=[], description="misspelt words matched to the knowledge base's own"
+    )
+    resolved: str | None = Field(
+        default=None, description="what a follow-up was read as, with the previous turn"
     )
     index_version: str = ""
     answer_id: int | None = None

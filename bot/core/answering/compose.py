@@ -14,6 +14,7 @@ from bot.core.answering.cues import (
     asks_who,
     expected_kind,
     focus_terms,
+    named_and_asked,
     names_another,
     qualified_heads,
     satisfies,
@@ -126,6 +127,7 @@ class Composer:
         tuning: Tuning,
         related: Callable[[str], Iterable[str]] | None = None,
         contained: Callable[[Sequence[int], Collection[str]], list[set[str]]] | None = None,
+        article_terms: Callable[[int, Collection[str]], set[str]] | None = None,
     ) -> None:
         # Coverage asks for the same few terms' weights hundreds of times per answer.
         self._idf = lru_cache(maxsize=8192)(idf)
@@ -134,6 +136,7 @@ class Composer:
         ordered_weights(tuning.support_weights, (*SUPPORT_FEATURES, "bias"))  # checked now
         self._related = related
         self._contained = contained
+        self._article_terms = article_terms
 
     def _present(self, candidates: Sequence[Candidate], terms: Collection[str]) -> list[set[str]]:
         """Which of `terms` each passage (title included) contains."""
@@ -231,6 +234,9 @@ class Composer:
                 named = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(modifiers))
                 reason = f"the passages name one, but not of {named}"
                 return self._abstain(reason, evidence, support)
+        passing = self._only_in_passing(question, terms, best, aliases)
+        if passing:
+            return self._abstain(passing, evidence, support)
         chosen = [best]
         covered_terms = set(best.terms)
         length = len(one_line(self._sentence(best)))
@@ -367,6 +373,27 @@ class Composer:
             title_match=1.0 if terms & set(_sentence_terms(candidates[0].article.title)) else 0.0,
         )
         return support, missing
+
+    def _only_in_passing(
+        self, question: str, terms: set[str], best: _Scored, aliases: dict[str, str]
+    ) -> str | None:
+        """Why to abstain when the question's names are all the article has of it ("Who is
+        the lead singer of Coldplay?" against a Super Bowl article naming Coldplay once)."""
+        doc = best.candidate.doc
+        if not self.tuning.passing_mention_guard or self._article_terms is None or doc is None:
+            return None
+        named, asked = named_and_asked(question, terms)
+        if not named or not asked or named & set(analyze(best.candidate.article.title)):
+            return None  # nothing named, nothing else asked, or the article is about it
+        # Their related forms count too ("founded" ~ "founder"): the dearer mistake is to
+        # refuse a question the article does answer.
+        related = {r: t for r, t in aliases.items() if t in asked}
+        if self._article_terms(doc, asked | set(related)):
+            return None
+        shown = term_words(question)
+        names = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(named))
+        missing = ", ".join(f"“{shown.get(t, t)}”" for t in sorted(asked))
+        return f"the articles mention {names} only in passing, with nothing on {missing}"
 
     def strong_enough(self, support: Support) -> bool:
         """The calibrated rule: the support score reaches the operating point."""

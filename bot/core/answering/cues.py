@@ -145,3 +145,18 @@ def names_another(
                 other = True
         k = end + 1
     return other and not own
+
+
+# A name in a question: a capitalised run after its first word ("Lockheed Martin", "CNN Türk").
+_QUESTION_NAME = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+[A-Z0-9][\w’'\-]*)*")
+
+
+def named_and_asked(question: str, terms: set[str]) -> tuple[set[str], set[str]]:
+    """The question's terms split into those of the names it mentions and the rest (what it
+    asks about them): (`coldplay`), (`lead`, `singer`) in "Who is the lead singer of Coldplay?"."""
+    parts = question.strip().split(maxsplit=1)
+    named: set[str] = set()
+    for m in _QUESTION_NAME.finditer(parts[1] if len(parts) > 1 else ""):
+        named.update(analyze(m.group(), names=False))
+    named &= terms
+    return named, terms - named

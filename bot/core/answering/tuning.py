@@ -45,6 +45,7 @@ class Tuning(BaseModel):
     max_sentences: int = Field(ge=1)
     max_answer_chars: int = Field(ge=1)
     second_sentence_min_gain: float
+    passing_mention_guard: bool = True  # abstain on names the article only mentions
     candidates: int = Field(ge=1)
     context_weight: float = Field(ge=0)
     expansion_prefix: int = Field(ge=0)  # 0 turns query expansion off

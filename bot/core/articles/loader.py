@@ -123,14 +123,24 @@ def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return trimmed
 
 
-def _read_text(path: Path, max_bytes: int) -> str:
-    size = path.stat().st_size
+def check_size(size: int, max_bytes: int) -> None:
+    """ArticleRefused when a file's size (from stat, or as announced) is over the cap."""
     if size > max_bytes:
         raise ArticleRefused(f"file is too large ({size:,} bytes; the limit is {max_bytes:,})")
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
+    size = path.stat().st_size
+    check_size(size, max_bytes)
     with path.open("rb") as f:  # read at most the cap: the file may grow after stat()
         data = f.read(size + 1)  # read(n) allocates n bytes up front: ask for what stat() said
         if len(data) > size:
             data += f.read(max_bytes + 1 - len(data))
+    return decode_article(data, max_bytes)
+
+
+def decode_article(data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
+    """A file's bytes as article text; ArticleRefused if too large, binary, not UTF-8 or empty."""
     if len(data) > max_bytes:
         raise ArticleRefused(f"file is too large (over the limit of {max_bytes:,} bytes)")
     if b"\x00" in data:
@@ -142,6 +152,31 @@ def _read_text(path: Path, max_bytes: int) -> str:
     if not text.strip():
         raise ArticleRefused("empty file")
     return text
+
+
+def check_article_name(name: str) -> str:
+    """A plain article file name as given (never rewritten); ArticleRefused otherwise.
+
+    Refused: path separators, `..`, hidden names (the loader skips them), control
+    characters, and suffixes the loader does not read.
+    """
+    if not name or "/" in name or "\\" in name or name in {".", ".."} or ".." in name:
+        raise ArticleRefused("the file name must be a plain name (no folders, no `..`)")
+    if name.startswith("."):
+        raise ArticleRefused("hidden file names are skipped by the loader")
+    if _CONTROL.search(name) or len(name.encode("utf-8", "surrogatepass")) > 255:
+        raise ArticleRefused("the file name has control characters or is too long")
+    if Path(name).suffix.lower() not in ARTICLE_SUFFIXES:
+        raise ArticleRefused("not a .md or .txt file")
+    return name
+
+
+def validate_article_file(
+    name: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Article:
+    """Check an article file before it is written into the folder, as the loader would
+    read it there: name, size, bytes, text and front matter. ArticleRefused says why."""
+    return parse_article(check_article_name(name), decode_article(data, max_bytes))
 
 
 def _front_matter(text: str) -> tuple[FrontMatter, int]:

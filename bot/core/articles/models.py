@@ -101,6 +101,11 @@ class AllPassages(PassageView):
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
 
+    def article_range(self, at: int) -> range:
+        """The positions of every passage of the article that passage `at` belongs to."""
+        a = bisect_right(self._ends, at)
+        return range(self._ends[a - 1] if a else 0, self._ends[a])
+
     @overload
     def __getitem__(self, i: int) -> Passage: ...
 

@@ -120,6 +120,10 @@ class BM25Index:
         indptr = self._matrix.indptr
         return int(indptr[column + 1] - indptr[column])
 
+    def doc_freqs(self) -> npt.NDArray[np.int64]:
+        """Return how many passages contain each term, in column order."""
+        return np.diff(self._matrix.indptr).astype(np.int64, copy=False)
+
     def body_doc_freq(self, term: str) -> int | None:
         """Return how many passages contain a term outside their head (the article title).
 

@@ -10,18 +10,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.requests import AskedBy
 from bot.discord_ui.cooldown import QuestionCooldown
 from bot.discord_ui.errors import APOLOGY
 from bot.discord_ui.render import answer_embed, content, one_line, source_embed, trim
 from bot.discord_ui.views import answer_view
-from bot.errors import BotError, NotFoundError, QuestionError
+from bot.errors import BotError, QuestionError
 from bot.service import clean_question
-from bot.store.database import AskedBy
 
 if TYPE_CHECKING:
     from discord.abc import MessageableChannel
 
-    from bot.core.answering.answers import Answer, Turn
+    from bot.core.answering.answers import Answer
     from bot.discord_ui.client import KnowledgeBot
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class Questions(commands.Cog):
         """Ask a question; the answer cites the articles it comes from."""
         if interaction.guild_id is None and not self.settings.answer_in_dms:
             raise QuestionError("I only answer questions in servers, not in direct messages.")
+        # The service's own check, run before deferring: a refusal is then one private reply
+        # instead of a public "thinking…" followed by an error.
         question = clean_question(question_text(question), self.settings.max_question_chars)
         self.cooldown.hit(interaction.user.id)
         await interaction.response.defer(thinking=True)  # Discord wants a reply within 3 s
@@ -96,27 +98,8 @@ class Questions(commands.Cog):
     ) -> None:
         """Show the full passage behind citation n of the latest answer here."""
         channel_id = interaction.channel_id or interaction.user.id
-        latest = await self.bot.service.latest_answer(str(channel_id))
-        if latest is None:
-            raise NotFoundError("There is no answer in this channel yet; ask one with /ask.")
-        citation = next((c for c in latest.citations if c.n == n), None)
-        if citation is None:
-            if not latest.citations:
-                raise NotFoundError(
-                    f"The latest answer here (#{latest.answer_id}) has no citations."
-                )
-            raise NotFoundError(
-                f"The latest answer here (#{latest.answer_id}) has citations "
-                f"1–{len(latest.citations)}; there is no [{n}]."
-            )
-        found = self.bot.service.passage(citation.passage_id)
-        if found is None:
-            embed = source_embed(citation, None, None)
-        else:
-            passage, _article = found
-            changed = passage.text_hash != citation.passage_hash
-            embed = source_embed(citation, passage.text, passage.start, changed=changed)
-        await interaction.response.send_message(embed=embed)
+        cited = await self.bot.service.source(n, channel_id=str(channel_id))
+        await interaction.response.send_message(embed=source_embed(cited))
 
     # --- mentions, replies and threads --------------------------------------------
 
@@ -159,8 +142,8 @@ class Questions(commands.Cog):
             thread = isinstance(target, discord.Thread)
             guild_id = message.guild.id if message.guild else None
             who = asked_by(message.author, target.id, guild_id, thread=thread)
-            previous = await self._replied_answer(message)
-            answer = await self.bot.service.ask(question, who, previous)
+            replied_to = self._replied_answer_id(message)
+            answer = await self.bot.service.ask(question, who, reply_to=replied_to)
             await self._send_answer(target, answer)
         except BotError as exc:
             await self._reply_briefly(message, str(exc))
@@ -168,8 +151,9 @@ class Questions(commands.Cog):
             log.exception("could not answer message %s in %s", message.id, message.channel.id)
             await self._reply_briefly(message, APOLOGY)
 
-    async def _replied_answer(self, message: discord.Message) -> Turn | None:
-        """The answer a reply points at, so "and when?" under an /ask answer has context."""
+    def _replied_answer_id(self, message: discord.Message) -> int | None:
+        """The id of the answer a reply points at, so "and when?" under an /ask answer has
+        context (read from the 👍 button under it)."""
         ref = message.reference
         replied = ref.resolved if ref is not None else None
         if not isinstance(replied, discord.Message) or replied.author.id != getattr(
@@ -180,10 +164,7 @@ class Questions(commands.Cog):
             for item in getattr(row, "children", []):
                 match = ANSWER_BUTTON.fullmatch(getattr(item, "custom_id", None) or "")
                 if match:
-                    try:
-                        return (await self.bot.service.answer(int(match["id"]))).as_turn()
-                    except NotFoundError:
-                        return None
+                    return int(match["id"])
         return None
 
     async def _conversation_for(

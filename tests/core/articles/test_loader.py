@@ -10,8 +10,10 @@ import pytest
 from bot.core.articles.loader import (
     MAX_PASSAGE_CHARS,
     ArticleRefused,
+    check_article_name,
     load_knowledge,
     parse_article,
+    validate_article_file,
 )
 from bot.core.articles.models import Article
 
@@ -202,3 +204,56 @@ def test_reuse_gets_each_files_stat_and_skips_reading_it(tmp_path: Path) -> None
     assert kb.articles[0] is kept
     assert [a.id for a in kb.articles] == ["a.md", "sub/b.md"]
     assert {p.path for p in kb.problems} >= {"big.md"}
+
+
+# --- files checked before they are written (the /kb add path) ------------------------------
+
+UPLOAD_CASES = {
+    "binary.md": b"title\n\nsome \x00 bytes",
+    "latin1.md": "caf\xe9 au lait\n\nbody".encode("latin-1"),
+    "empty.md": b"  \n\n ",
+    "unclosed.md": b"---\ntitle: x\nno closing line\n",
+    "badyaml.md": b"---\ntitle: [unclosed\n---\nbody\n",
+    "notitle.md": b"---\ntitle: T\n---\n",
+    "big.md": b"x" * 2_000,
+}
+
+
+def test_an_uploaded_file_is_refused_exactly_as_the_loader_refuses_it(tmp_path: Path) -> None:
+    """For each bad file, validating its bytes before writing gives the loader's own reason."""
+    for name, data in UPLOAD_CASES.items():
+        (tmp_path / name).write_bytes(data)
+    loaded = {p.path: p.reason for p in load_knowledge(tmp_path, max_file_bytes=1_000).problems}
+    for name, data in UPLOAD_CASES.items():
+        with pytest.raises(ArticleRefused) as refused:
+            validate_article_file(name, data, 1_000)
+        # The size is known before reading when the file is on disk; the words match.
+        assert str(refused.value).split(" (")[0] == loaded[name].split(" (")[0], name
+
+
+def test_a_good_upload_parses_as_the_loader_parses_it(tmp_path: Path) -> None:
+    """A valid file gives the same article whether validated from bytes or loaded from disk."""
+    data = "---\ntitle: Tides\n---\nThe tide turns twice a day.\n\nSpring tides are higher.\n"
+    (tmp_path / "tides.md").write_text(data, encoding="utf-8")
+    (loaded,) = load_knowledge(tmp_path).articles
+    assert validate_article_file("tides.md", data.encode()) == loaded
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../escape.md",
+        "sub/dir.md",
+        "..\\win.md",
+        "a..b.md",
+        ".hidden.md",
+        "notes.pdf",
+        "",
+        "x\n.md",
+    ],
+)
+def test_upload_names_with_paths_or_tricks_are_refused_not_rewritten(name: str) -> None:
+    """Only a plain .md/.txt file name is accepted; anything else is refused as it is."""
+    with pytest.raises(ArticleRefused):
+        check_article_name(name)
+    assert check_article_name("Plain name (2).md") == "Plain name (2).md"

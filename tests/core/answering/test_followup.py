@@ -1,0 +1,59 @@
+"""Follow-ups read against the previous turn: pronouns, bare question words, 'tell me more'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.core.answering.followup import leans_on_context, own_terms, resolve
+from bot.core.articles.loader import load_knowledge
+from bot.core.engine import Engine
+
+KNOWLEDGE = Path(__file__).resolve().parents[3] / "knowledge"
+
+
+def test_pronoun_becomes_the_subject_asked_about() -> None:
+    """'Who was X?' makes X what 'he' means next."""
+    got = resolve("Where was he born?", "Who was Martin Luther?", "Martin Luther was a monk.")
+    assert got == "Where was Martin Luther born?"
+
+
+def test_pronoun_after_a_who_question_is_the_person_answered() -> None:
+    """The answer's name beyond the question's own words, a full name for he/she."""
+    got = resolve(
+        "What is his full name?",
+        "Who is Armenia's prime minister?",
+        "Armenian Prime Minister Nikol Pashinyan spoke in Parliament.",
+    )
+    assert got == "What is Nikol Pashinyan's full name?"
+
+
+def test_bare_question_word_reuses_the_previous_question() -> None:
+    """'When?' after 'Where was it played?' asks when, about the same thing."""
+    assert resolve("When?", "Where was Super Bowl 50 played?", "") == (
+        "When was Super Bowl 50 played?"
+    )
+    assert resolve("Tell me more", "Who wrote Civil Disobedience?", "") == (
+        "Who wrote Civil Disobedience?"
+    )
+
+
+def test_stand_alone_question_is_not_rewritten() -> None:
+    assert resolve("Who founded the Yuan dynasty?", "Who was Martin Luther?", "") is None
+    assert not leans_on_context("Who founded the Yuan dynasty?")
+
+
+def test_referring_words_are_no_key_terms() -> None:
+    """'full', 'name', 'tell', 'more' only point back."""
+    assert own_terms("Tell me more") == []
+    assert own_terms("What is his full name?") == []
+
+
+def test_full_name_follow_up_is_answered_with_its_reading() -> None:
+    """After the prime minister question, 'What is his full name?' is answered, not abstained,
+    and the answer says what the turn was read as."""
+    engine = Engine(load_knowledge(KNOWLEDGE))
+    first = engine.answer("Who is Armenia's prime minister?")
+    second = engine.answer("What is his full name?", first.as_turn())
+    assert not second.abstained
+    assert "Nikol Pashinyan" in second.answer
+    assert second.resolved == "What is Nikol Pashinyan's full name?"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,19 @@ async def test_postgres_login_failures_are_one_line_without_the_password(pg_url:
         message = str(caught.value)
         assert expected in message and "\n" not in message
         assert password not in message and "***" in message
+
+
+async def test_gap_questions_on_both_backends(db_target: DbTarget) -> None:
+    """Abstentions and 👎-rated answers (with their reasons) come back newest first; a 👍
+    answer does not, and `since` after everything returns nothing."""
+    async with await Store.open(db_target) as store:
+        liked = await store.save_answer(sample_answer("liked"), AskedBy())
+        await store.add_feedback(liked, "u1", 1)
+        gave_up = await store.save_answer(sample_answer("gave up", abstained=True), AskedBy())
+        disliked = await store.save_answer(sample_answer("disliked"), AskedBy())
+        await store.add_feedback(disliked, "u1", -1, reason="wrong person")
+        gaps = await store.gap_questions(since=None, limit=10)
+        later = await store.gap_questions(since=datetime.now(UTC) + timedelta(days=1), limit=10)
+    assert [g.answer_id for g in gaps] == [disliked, gave_up]
+    assert gaps[0].reasons == ["wrong person"] and gaps[0].downvotes == 1
+    assert gaps[1].abstained and later == []

@@ -6,10 +6,12 @@ import asyncio
 import json
 import sqlite3
 import tempfile
+import time
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -26,6 +28,7 @@ from bot.store.target import DbTarget
 __all__ = ["AskedBy", "SqliteStore", "StoreStats"]
 
 BUSY_TIMEOUT_MS = 5_000
+T = TypeVar("T")
 
 
 def _probe(path: Path) -> None:
@@ -42,33 +45,56 @@ def _probe(path: Path) -> None:
     except OSError as exc:
         reason = f"cannot create files in {path.parent} ({exc.strerror})"
         raise StoreError(f"cannot use database {path}: {reason}") from None
-    try:
+
+    def read_version() -> int:
         with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
-            found = db.execute("PRAGMA user_version").fetchone()[0]
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    try:
+        found = _patiently(read_version)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot use database {path}: {exc}") from None
     if found > SCHEMA_VERSION:
         raise StoreError(f"database {path}: {SchemaTooNew(found)}; upgrade the bot")
 
 
+def _patiently(step: Callable[[], T]) -> T:
+    """Run `step`, again while another process holds a lock SQLite does not wait for itself
+    (switching to WAL, or the WAL index being set up by a process starting at the same
+    moment answer "locked" at once), for up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
+
+
 def _prepare(path: Path) -> None:
     """Open synchronously once: refuse a corrupt or newer file, then migrate."""
     _probe(path)
     try:
-        with sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000) as db:
-            ok = db.execute("PRAGMA quick_check").fetchone()[0]
-            if ok != "ok":
-                raise StoreError(f"database {path} is damaged ({ok}); restore a backup or move it")
-            found = db.execute("PRAGMA user_version").fetchone()[0]
-            if found > SCHEMA_VERSION:  # before switching to WAL: a refused file stays untouched
-                raise SchemaTooNew(found)
-            db.execute("PRAGMA journal_mode=WAL")
-            migrate(db)
-        db.close()
+        _patiently(lambda: _check_and_migrate(path))
     except SchemaTooNew as exc:
         raise StoreError(f"database {path}: {exc}; upgrade the bot") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot use database {path}: {exc}") from None
+
+
+def _check_and_migrate(path: Path) -> None:
+    """Refuse a damaged or newer file, switch to WAL, apply the missing migrations."""
+    with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
+        ok = db.execute("PRAGMA quick_check").fetchone()[0]
+        if ok != "ok":
+            raise StoreError(f"database {path} is damaged ({ok}); restore a backup or move it")
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:  # before switching to WAL: a refused file stays untouched
+            raise SchemaTooNew(found)
+        db.execute("PRAGMA journal_mode=WAL")
+        migrate(db)
 
 
 def changed_articles(stored: dict[str, str], kb: KnowledgeBase) -> tuple[list[str], list[Article]]:

@@ -39,12 +39,7 @@ VERSION = re.compile(r"Index (\w+)")
 
 
 def interaction(h: DiscordHarness, name: str, user_id: int, admin: bool, **options: Any) -> dict:
-    data = {
-        "id": str(h.ids()),
-        "name": name,
-        "type": 1,
-        "options": [{"type": 3, "name": k, "value": v} for k, v in options.items()],
-    }
+    data = h._command_data(name, options)
     permissions = ADMIN_PERMISSIONS if admin else MEMBER_PERMISSIONS
     return h._interaction(
         2, data, user_id=user_id, permissions=permissions, roles=[], channel_id=None
@@ -109,7 +104,7 @@ async def serve(argv: list[str]) -> None:
                 exchange = await h.slash("reload", permissions=ADMIN_PERMISSIONS)
                 emit({"text": exchange.text, "version": service.engine.version})
             elif op == "kb":
-                exchange = await h.slash("kb")
+                exchange = await h.slash("kb status")
                 emit({"text": exchange.text})
             elif op == "wait_version":
                 deadline = time.monotonic() + command.get("timeout", 10)

@@ -301,6 +301,10 @@ class SqliteStore(Store):
     async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot | None = None) -> None:
         async with self._writing:
             try:
+                async with self._db.execute("SELECT id, content_hash FROM articles") as cur:
+                    planned = changed_articles({r[0]: r[1] for r in await cur.fetchall()}, kb)
+                if planned == ([], []):  # nothing to write: no write lock taken
+                    return
                 await self._db.execute("BEGIN IMMEDIATE")
                 async with self._db.execute("SELECT id, content_hash FROM articles") as cur:
                     stored = {r[0]: r[1] for r in await cur.fetchall()}
@@ -391,14 +395,16 @@ class SqliteStore(Store):
     async def publish_version(self, version: str, origin: str) -> bool:
         async with self._writing:
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                async with self._db.execute(
-                    "SELECT version FROM knowledge_state WHERE id = 1"
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is not None and row[0] == version:
-                    await self._db.rollback()
-                    return False
+                for lock in ("", "BEGIN IMMEDIATE"):  # read first; lock only to write
+                    if lock:
+                        await self._db.execute(lock)
+                    async with self._db.execute(
+                        "SELECT version FROM knowledge_state WHERE id = 1"
+                    ) as cur:
+                        row = await cur.fetchone()
+                    if row is not None and row[0] == version:
+                        await self._db.rollback()
+                        return False
                 await self._db.execute(
                     """INSERT INTO knowledge_state (id, version, generation, origin)
                        VALUES (1, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET

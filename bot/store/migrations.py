@@ -163,9 +163,15 @@ def statements(sql: str) -> Iterator[str]:
 def migrate(db: sqlite3.Connection) -> int:
     """Apply the missing steps in one IMMEDIATE transaction; return the schema version.
 
-    IMMEDIATE takes the write lock before reading user_version: a second process starting
-    at the same moment waits (busy timeout), then finds the schema current.
+    IMMEDIATE takes the write lock before reading user_version again: a second process
+    starting at the same moment waits (busy timeout), then finds the schema current. A
+    current schema takes no lock at all (a long writer elsewhere does not block a start).
     """
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(current)
+    if current == SCHEMA_VERSION:  # the common case: no write lock taken at all
+        return SCHEMA_VERSION
     saved, db.isolation_level = db.isolation_level, None  # our own BEGIN/COMMIT
     try:
         db.execute("BEGIN IMMEDIATE")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.embedding.files import default_model_dir, is_installed
 from bot.store.target import DbTarget
 from tests.pg_server import PgServer, unavailable_reason
 
@@ -77,3 +79,18 @@ def db_target(request: pytest.FixtureRequest, db_path: Path) -> DbTarget:
         return DbTarget.parse(db_path)
     url = request.getfixturevalue("pg_url")
     return DbTarget.parse(url)
+
+
+MODEL_DIR = default_model_dir(REPO / "data" / "models")
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The model `python -m bot model install` put in the repo's data/models (CI installs it;
+    there a missing model fails the tests that need it, elsewhere they are skipped)."""
+    if not is_installed(MODEL_DIR):
+        message = f"embedding model not installed in {MODEL_DIR}: run `python -m bot model install`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return MODEL_DIR

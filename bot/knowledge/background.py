@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 CHUNK = 16  # passages per step: a cancel is seen within one step (~0.1-0.5 s)
 SAVE_EVERY_S = 60.0  # partial work saved this often, so a killed process keeps most of it
 NICENESS = 10  # added to the worker thread's nice value (Linux schedules threads apart)
+# Embedding starts this long after the build: a one-shot command (`ask`, `status`) is done
+# and closed by then, so it neither pays for a second model session nor waits for a step.
+START_DELAY_S = 2.0
 
 State = Literal["waiting", "embedding", "cancelling", "ready", "cancelled", "failed"]
 
@@ -130,6 +133,8 @@ class VectorJob:
         self._done = plan.total - len(plan.missing)
         self._state = "embedding"
         self.planned.set()
+        if plan.missing and self._cancel.wait(START_DELAY_S):
+            return "cancelled"
         encoder = self._encoder() if plan.missing else None
         started = saved = time.perf_counter()
         for n in range(0, len(plan.missing), CHUNK):

@@ -25,7 +25,6 @@ from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
 from bot.core.retrieval.dense import (
     Semantics,
-    passage_text,
     reciprocal_rank_fusion,
     top_by_cosine,
 )
@@ -470,28 +469,18 @@ class Engine:
         vector: np.ndarray | None,
         dense: np.ndarray | None,
     ) -> Draft:
-        """Each evidence passage's cosine with the question, for "Why this answer?".
-
-        While the passage vectors are being computed, the few evidence passages are embedded
-        now (and kept in the model's bounded text cache).
-        """
-        semantics = self.semantics
-        if vector is None or semantics is None:
+        """Each evidence passage's cosine with the question, for "Why this answer?" — from
+        the passage vectors once ready (embedding the passages now tripled a question's cost
+        while the background job ran: docs/performance.md)."""
+        if vector is None or dense is None:
             return draft
-        docs = {c.passage.id: (c, c.doc) for c in candidates if c.doc is not None}
-        found = [docs[e.passage_id] for e in draft.evidence if e.passage_id in docs]
-        cited = [c for c, _ in found]
-        if not cited or (dense is None and not semantics.pending):
-            return draft  # no vectors to come (past the size limit): not worth a pass each
-        if dense is not None:
-            rows = dense[[doc for _, doc in found]].astype(np.float32)
-        else:
-            rows = semantics.vectors([passage_text(c.article.title, c.passage.text) for c in cited])
-        cosines = {c.passage.id: float(row @ vector) for c, row in zip(cited, rows, strict=True)}
+        docs = {c.passage.id: c.doc for c in candidates if c.doc is not None}
         evidence = []
         for e in draft.evidence:
-            if e.passage_id in cosines:
-                e = e.model_copy(update={"similarity": round(cosines[e.passage_id], 3)})
+            doc = docs.get(e.passage_id)
+            if doc is not None:
+                cosine = float(dense[doc].astype(np.float32) @ vector)
+                e = e.model_copy(update={"similarity": round(cosine, 3)})
             evidence.append(e)
         return replace(draft, evidence=evidence)
 

@@ -123,11 +123,11 @@ def build_semantics(
 
 @functools.lru_cache(maxsize=2)
 def _background_encoder(folder: Path, quantized: bool) -> Encoder:
-    """A session of its own for background embedding, made on (and so niced like) the job's
-    thread, with idle threads that sleep: questions keep the shared session to themselves."""
+    """A session of its own for background embedding, on one thread (the job's, niced): the
+    other core and the shared session stay free for questions."""
     from bot.embedding.encoder import OnnxEncoder
 
-    return OnnxEncoder(folder, quantized=quantized, spinning=False)
+    return OnnxEncoder(folder, quantized=quantized, threads=1, spinning=False)
 
 
 def start_vectors(

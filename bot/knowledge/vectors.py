@@ -27,8 +27,11 @@ log = logging.getLogger(__name__)
 CHUNK = 256  # passages embedded between progress lines
 
 
+KEY_BYTES = 16
+
+
 def _key(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()[:16]
+    return hashlib.sha256(text.encode("utf-8")).digest()[:KEY_BYTES]
 
 
 def cache_file(cache_dir: Path, encoder: Encoder) -> Path:
@@ -47,7 +50,8 @@ def _read(path: Path, dimension: int) -> dict[bytes, np.ndarray]:
     except Exception:  # a damaged cache is recomputed, never trusted
         log.warning("passage vector cache %s is unreadable; recomputing", path, exc_info=True)
         return {}
-    return {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
+    # numpy's S16 drops trailing NUL bytes (1 key in 256 ends with one): pad them back.
+    return {bytes(k).ljust(KEY_BYTES, b"\0"): v for k, v in zip(keys, vectors, strict=True)}
 
 
 @dataclass(slots=True)

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 import bot.knowledge.factory
-from bot.core.retrieval.dense import Encoder
+from bot.core.retrieval.dense import Encoder, passage_text
 from bot.embedding.encoder import OnnxEncoder
 from bot.knowledge.background import CHUNK
 from bot.knowledge.factory import load_knowledge_base
-from bot.knowledge.vectors import passage_vectors
+from bot.knowledge.vectors import _key, passage_vectors, plan_vectors, save_vectors
 from bot.service import QAService, VectorProgress
 from bot.settings import Settings
 
@@ -96,8 +96,8 @@ def vector_threads() -> list[threading.Thread]:
 async def test_start_serves_lexically_until_the_vectors_are_ready_then_dense(
     service: QAService, gated: GatedEncoder
 ) -> None:
-    """Start returns with no vector computed; a question is answered (and stored) from BM25
-    with its evidence passages embedded on the spot; once the job is done, with no reload,
+    """Start returns with no vector computed; a question is answered (and stored) from BM25,
+    its candidate sentences re-ranked by the model; once the job is done, with no reload,
     the same question reaches the passage only the dense path can find."""
     progress = service.vectors
     total = service.engine.passage_count
@@ -111,7 +111,7 @@ async def test_start_serves_lexically_until_the_vectors_are_ready_then_dense(
     assert not volcano_cited([e.passage_id for e in before.evidence], service)
     lexical = await service.ask("What missile system could Turkey buy?")
     assert not lexical.abstained and lexical.evidence
-    assert all(e.similarity is not None for e in lexical.evidence)  # embedded at question time
+    assert all(e.similarity is None for e in lexical.evidence)  # no passage vectors yet
 
     gated.gate.set()
     done = await service.wait_for_vectors()
@@ -119,6 +119,7 @@ async def test_start_serves_lexically_until_the_vectors_are_ready_then_dense(
     assert service.engine.semantics.passage_vectors is not None
     after = await service.ask(REWORDED)
     assert volcano_cited([e.passage_id for e in after.evidence], service)
+    assert all(e.similarity is not None for e in after.evidence)
 
 
 async def test_progress_is_in_the_status_and_in_index(
@@ -218,3 +219,24 @@ async def test_a_restart_reuses_every_vector_and_serves_dense_at_once(
         answer = await again.ask(REWORDED)
         assert volcano_cited([e.passage_id for e in answer.evidence], again)
     assert len(gated.texts) == embedded
+
+
+def test_a_saved_vector_is_found_again_whatever_its_key_ends_with(settings: Settings) -> None:
+    """A passage whose content key ends in a zero byte (1 in 256: numpy's fixed-width bytes
+    drop it on reading) is read back from the cache like every other."""
+    title = "Zeros"
+    text = next(
+        t
+        for n in range(10_000)
+        if _key(passage_text(title, t := f"Paragraph number {n} of the zeros.")).endswith(b"\0")
+    )
+    (settings.knowledge_dir / "zeros.md").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    kb = load_knowledge_base(settings)
+    path = settings.cache_dir / "vectors" / "test.npz"
+    plan = plan_vectors(kb, 4, path)
+    assert len(plan.missing) == len(kb.passages)
+    plan.vectors[:] = 0.5
+    save_vectors(plan)
+    again = plan_vectors(kb, 4, path)
+    assert again.missing == [] and not again.stale
+    np.testing.assert_array_equal(again.vectors, plan.vectors)

@@ -470,8 +470,8 @@ class Engine:
         dense: np.ndarray | None,
     ) -> Draft:
         """Each evidence passage's cosine with the question, for "Why this answer?" — from
-        the passage vectors once ready (embedding the passages now tripled a question's cost
-        while the background job ran: docs/performance.md)."""
+        the passage vectors once ready (embedding the passages per question was part of what
+        made questions 5× slower while the background job ran: docs/performance.md)."""
         if vector is None or dense is None:
             return draft
         docs = {c.passage.id: c.doc for c in candidates if c.doc is not None}

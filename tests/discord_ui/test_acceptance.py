@@ -11,7 +11,8 @@ from tests.discord_ui.harness import ADMIN_ROLE_ID, Call
 
 def _long_article(folder: Path) -> None:
     sentences = [
-        f"Crane model X{i} at the port of Rotterdam lifts {i * 10} tonnes of cargo." for i in range(150)
+        f"Crane model X{i} at the port of Rotterdam lifts {i * 10} tonnes of cargo."
+        for i in range(150)
     ]
     (folder / "cranes.md").write_text("Rotterdam harbour cranes\n\n" + " ".join(sentences) + "\n")
 

@@ -60,7 +60,7 @@ def test_full_name_follow_up_is_answered_with_its_reading() -> None:
 
 
 def test_a_chain_of_turns_with_no_words_of_their_own_stays_answered() -> None:
-    """"Tell me more" after "Why?" reads as "Why?", which has no words of its own either: it
+    """ "Tell me more" after "Why?" reads as "Why?", which has no words of its own either: it
     is answered from the conversation's terms, not abstained on as "no searchable words"."""
     engine = Engine(load_knowledge(KNOWLEDGE))
     first = engine.answer("When did Turkey receive its first S-400 shipment?")

@@ -18,7 +18,7 @@ def test_markup_and_filler_are_removed() -> None:
 
 
 def test_everyone_and_here_pings_are_markup_too() -> None:
-    """"@everyone" and "@here" are Discord pings, not words of the question: a question that
+    """ "@everyone" and "@here" are Discord pings, not words of the question: a question that
     starts with one asks what it asks without it (else "everyone" became a key term the
     articles lack and the bot abstained)."""
     assert plain_question("@everyone what is the INGV?") == "what is the INGV?"

@@ -61,3 +61,19 @@ async def test_every_reply_stays_within_limits_and_mentions_nobody(
     assert calls
     for call in calls:
         _within_limits(call)
+
+
+async def test_a_question_starting_with_an_everyone_ping_is_answered(
+    make_harness: HarnessFactory, knowledge_dir: Path
+) -> None:
+    """ "@everyone what is the INGV?" in /ask is answered as "what is the INGV?" (the ping is
+    no key term: it made the bot abstain on "everyone"), and the reply pings nobody."""
+    (knowledge_dir / "etna.md").write_text(
+        "---\ntitle: Mount Etna eruption\n---\n\nMount Etna erupted on Sunday night.\n\n"
+        "Scientists at the INGV said the lava flow was moving slowly toward the Valle del Bove.\n"
+    )
+    harness = await make_harness()
+    exchange = await harness.slash("ask", question="@everyone what is the INGV?")
+    assert "Scientists at the INGV" in exchange.last.text and "[1]" in exchange.last.text
+    for call in exchange.calls:
+        _within_limits(call)

@@ -14,11 +14,14 @@ RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin bot
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 RUN pip install . && rm -rf build ./*.egg-info
+# The embedding model at build time (outside the /app/data volume, which would hide it).
+RUN BOT_MODELS_DIR=/app/models python -m bot model install && chmod -R a+rX /app/models
 
 COPY knowledge ./knowledge
 RUN mkdir -p /app/data && chown bot:bot /app/data
 
 ENV BOT_KNOWLEDGE_DIR=/app/knowledge \
+    BOT_MODELS_DIR=/app/models \
     BOT_DB_PATH=/app/data/bot.sqlite3
 
 USER bot

@@ -26,6 +26,7 @@ class ReloadReport(BaseModel):
     actor: str | None = None
     action: str = "reload"  # or index, add, remove, rollback, watch
     version: str | None = None  # the knowledge base version recorded (None: unchanged)
+    embedding: str = ""  # the embedding model's state (index), with the command fixing it
 
 
 class SearchHit(BaseModel):
@@ -76,3 +77,4 @@ class KbStatus(BaseModel):
     feedback_down: int
     last_reload_at: str | None
     last_reload_outcome: str | None
+    embedding: str = ""  # the embedding model's state, with the command that fixes a problem

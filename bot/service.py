@@ -24,7 +24,7 @@ from bot.core.engine import Engine
 from bot.core.requests import AskedBy
 from bot.core.text.analysis import analyze
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
-from bot.knowledge.factory import build_engine, load_knowledge_base
+from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base
 from bot.knowledge.versions import Version, VersionStore, manifest_id
 from bot.results import (
     VOTE_VALUES,
@@ -186,6 +186,7 @@ class QAService:
             kb = engine.kb
             change = await asyncio.to_thread(lambda: diff(before, Snapshot.of(kb)))
             report = _loaded("Indexed", engine, change, started, actor=actor, action="index")
+            report.embedding = dense_notice(engine, settings)
             report.version = await service._record_version("index", actor, change.summary())
             await service._record(report)
         return report
@@ -437,4 +438,5 @@ class QAService:
             feedback_down=stats.feedback_down,
             last_reload_at=stats.last_reload_at,
             last_reload_outcome=stats.last_reload_outcome,
+            embedding=dense_notice(engine, self.settings),
         )

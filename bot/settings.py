@@ -25,6 +25,22 @@ class Settings(BaseSettings):
         default=None, description="where built indexes are kept; default: next to the database"
     )
 
+    embedding_model: str = Field(
+        default="default",
+        description="'default' (installed by `python -m bot model install` into models_dir), "
+        "a local model folder, or 'off' for lexical answers only",
+    )
+    embedding_precision: Literal["int8", "fp32"] = "int8"
+    dense_max_passages: int = Field(
+        default=20_000,
+        ge=0,
+        description="above this many passages the dense retrieval path is skipped (embedding "
+        "them all would take too long on a small CPU); re-ranking still uses the model",
+    )
+    models_dir: Path = Field(
+        default=Path("data/models"), description="where `python -m bot model install` puts models"
+    )
+
     k1: float = Field(default=1.5, gt=0)
     b: float = Field(default=0.75, ge=0, le=1)
     idf: Literal["okapi", "lucene"] = "lucene"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+
+from bot.embedding.files import default_model_dir, is_installed
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_KNOWLEDGE = REPO / "knowledge"
@@ -47,3 +50,18 @@ def squad_dir() -> Path:
     if not (path / "knowledge").is_dir():
         pytest.skip("shared SQuAD data is not available here")
     return path
+
+
+MODEL_DIR = default_model_dir(REPO / "data" / "models")
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The model `python -m bot model install` put in the repo's data/models (CI installs it;
+    there a missing model fails the tests that need it, elsewhere they are skipped)."""
+    if not is_installed(MODEL_DIR):
+        message = f"embedding model not installed in {MODEL_DIR}: run `python -m bot model install`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return MODEL_DIR

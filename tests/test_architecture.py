@@ -21,7 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "bot.core.answering": {"bot.core.answering", "bot.core.articles", "bot.core.text"},
     "bot.core.engine": {"bot.core"},
     "bot.core.requests": set(),
-    "bot.knowledge": {"bot.knowledge", "bot.core", "bot.settings", "bot.errors"},
+    "bot.knowledge": {"bot.knowledge", "bot.core", "bot.embedding", "bot.settings", "bot.errors"},
+    "bot.embedding": {"bot.embedding", "bot.core.retrieval.dense", "bot.errors"},
     "bot.store": {"bot.store", "bot.core", "bot.errors"},
     "bot.results": {"bot.core"},
     "bot.service": {
@@ -45,6 +46,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.settings",
         "bot.errors",
         "bot.discord_ui.runner",  # `run` wiring: the one import between front ends
+        "bot.embedding",  # `model install/status`: set-up before any service can start
     },
     "bot.discord_ui": {
         "bot.discord_ui",

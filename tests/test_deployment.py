@@ -113,3 +113,15 @@ def test_the_image_command_exists() -> None:
 def test_deployment_files_are_tracked_text(name: str) -> None:
     """The deployment files exist as UTF-8 text at the repository root."""
     assert (REPO / name).read_text(encoding="utf-8").strip()
+
+
+def test_dockerfile_installs_the_embedding_model_outside_the_data_volume() -> None:
+    """`python -m bot model install` runs at build time into the folder BOT_MODELS_DIR names,
+    which is not under the /app/data volume (a mounted volume would hide it)."""
+    steps = dockerfile_instructions()
+    install = [args for k, args in steps if k == "RUN" and "python -m bot model install" in args]
+    assert len(install) == 1
+    env = " ".join(args for k, args in steps if k == "ENV")
+    models_dir = env.split("BOT_MODELS_DIR=")[1].split()[0]
+    assert f"BOT_MODELS_DIR={models_dir}" in install[0]
+    assert not models_dir.startswith("/app/data")

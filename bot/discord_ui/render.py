@@ -142,6 +142,8 @@ def evidence_field(rank: int, evidence: Evidence, *, terms: bool = False) -> tup
     if terms:
         matched = ", ".join(f"`{t}`" for t in evidence.matched_terms) or "none"
         lines.append(f"Matched terms: {matched}")
+        if evidence.similarity is not None:
+            lines.append(f"Similarity in meaning: {evidence.similarity:.2f}")
     lines.append(f"> {safe(trim(one_line(evidence.snippet), QUOTE_PREVIEW))}")
     return neutralise_mentions(name), "\n".join(lines)
 
@@ -314,6 +316,8 @@ def status_embed(status: KbStatus) -> discord.Embed:
     outcome = f" ({status.last_reload_outcome})" if status.last_reload_outcome else ""
     embed.add_field(name="Loaded", value=loaded)
     embed.add_field(name="Last reload", value=f"{last}{outcome}")
+    if status.embedding:
+        embed.add_field(name="Embeddings", value=safe(trim(status.embedding, 1000)), inline=False)
     if status.problems:
         embed.add_field(
             name=f"Problems ({len(status.problems)})",

@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from bot.service import QAService
 
 from bot.core.answering.answers import Citation
-from bot.core.answering.support import Support, support_score
+from bot.core.answering.support import Support, answers
 from bot.core.answering.tuning import Tuning
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig
+from bot.core.retrieval.dense import Semantics
+from bot.core.retrieval.index import BM25Index
 from bot.evaluation.baseline import Baseline
 from bot.evaluation.metrics import contains_answer, percentile, same_article, strip_markers
 
@@ -84,20 +86,29 @@ def as_answered(outcome: Outcome) -> bool:
 
 
 def rule_of(tuning: Tuning) -> Rule:
-    """The composer's abstention rule with these thresholds, applied to recorded outcomes."""
+    """The composer's abstention rule with these thresholds, applied to recorded outcomes
+    (with the embedding model's veto and rescue where the outcome has a cosine)."""
 
     def abstains(outcome: Outcome) -> bool:
         if outcome.forced_abstention or outcome.support is None:
             return True
-        return support_score(outcome.support, tuning) < tuning.min_support
+        return not answers(outcome.support, tuning, tuning.semantic)
 
     return abstains
 
 
-def open_engine(kb: KnowledgeBase, config: EngineConfig) -> Engine:
-    """An engine over `kb` whose composer never abstains on weak evidence (rules apply later)."""
-    tuning = config.tuning.model_copy(update={"min_support": -math.inf})
-    return Engine(kb, replace(config, tuning=tuning))
+def open_engine(
+    kb: KnowledgeBase,
+    config: EngineConfig,
+    semantics: Semantics | None = None,
+    index: BM25Index | None = None,
+) -> Engine:
+    """An engine over `kb` whose composer never abstains on weak evidence (rules apply later);
+    `semantics`: the embedding model (None: lexical); `index`: one already built for `kb`."""
+    # The model's rescue at -inf answers everything too; outcomes keep the cosine for the rule.
+    semantic = config.tuning.semantic.model_copy(update={"rescue_cosine": -math.inf})
+    tuning = config.tuning.model_copy(update={"min_support": -math.inf, "semantic": semantic})
+    return Engine(kb, replace(config, tuning=tuning), index, semantics)
 
 
 def outcome_of(

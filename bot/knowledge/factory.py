@@ -11,10 +11,13 @@ from pathlib import Path
 from bot.core.articles.loader import load_knowledge
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig, knowledge_version
+from bot.core.retrieval.dense import Semantics
 from bot.core.retrieval.index import BM25Index
 from bot.core.storage.atomic import prune_stale_partials
+from bot.embedding import shared_encoder
 from bot.errors import KnowledgeError
 from bot.knowledge.parse_cache import PARSE_CACHE_NAME, ParseCache
+from bot.knowledge.vectors import cache_file, passage_vectors
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,18 +78,57 @@ def build_engine(kb: KnowledgeBase, settings: Settings, *, use_cache: bool = Tru
         return _build_engine(kb, settings, use_cache=use_cache)
 
 
+def embedding_notice(settings: Settings) -> str:
+    """What the embedding model is doing, in one line (for `index`, `/kb` and the log)."""
+    return shared_encoder(
+        settings.embedding_model, settings.models_dir, settings.embedding_precision == "int8"
+    ).notice
+
+
+def build_semantics(
+    kb: KnowledgeBase, settings: Settings, *, use_cache: bool = True
+) -> Semantics | None:
+    """The embedding model and the passage vectors (None: lexical only, said once in the log).
+
+    Past `dense_max_passages` no passage is embedded (minutes per 10k passages on 2 cores):
+    the model still re-ranks each question's candidates and informs abstention.
+    """
+    state = shared_encoder(
+        settings.embedding_model, settings.models_dir, settings.embedding_precision == "int8"
+    )
+    if state.encoder is None:
+        return None
+    if len(kb.passages) > settings.dense_max_passages:
+        return Semantics(state.encoder)
+    path = cache_file(settings.cache_dir, state.encoder) if use_cache else None
+    return Semantics(state.encoder, passage_vectors(kb, state.encoder, path))
+
+
+def dense_notice(engine: Engine, settings: Settings) -> str:
+    semantics = engine.semantics
+    if semantics is None:
+        return embedding_notice(settings)
+    if semantics.passage_vectors is None:
+        return (
+            f"{embedding_notice(settings)}; dense retrieval off: {engine.passage_count:,} "
+            f"passages > BOT_DENSE_MAX_PASSAGES={settings.dense_max_passages:,}"
+        )
+    return f"{embedding_notice(settings)}; {len(semantics.passage_vectors):,} passage vectors"
+
+
 def _build_engine(kb: KnowledgeBase, settings: Settings, *, use_cache: bool) -> Engine:
     config = engine_config(settings)
     version = knowledge_version(kb, config)
     cache = settings.cache_dir / f"{version}.npz"
+    semantics = build_semantics(kb, settings, use_cache=use_cache)
     if use_cache and cache.is_file():
         try:
             index = BM25Index.load(cache)
             if index.size == len(kb.passages):
-                return Engine(kb, config, index)
+                return Engine(kb, config, index, semantics)
         except Exception:  # a damaged cache is rebuilt, never trusted
             log.warning("index cache %s is unreadable; rebuilding", cache, exc_info=True)
-    engine = Engine(kb, config)
+    engine = Engine(kb, config, semantics=semantics)
     if use_cache:
         _persist(engine, cache)
     return engine

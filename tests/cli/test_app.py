@@ -239,6 +239,21 @@ def test_index_reports_articles_refusals_and_changes(
     assert "added: extra.txt" in second
 
 
+def test_a_missing_model_is_reported_once_and_answers_stay_lexical(
+    paths: list[str], tmp_path: Path
+) -> None:
+    """With no model where BOT_EMBEDDING_MODEL points, `index` says so with the command that
+    fixes it, and `ask` still answers."""
+    env = {"BOT_EMBEDDING_MODEL": str(tmp_path / "no-model")}
+    indexed = run_cli(["index", *paths], env=env)
+    assert indexed.returncode == 0
+    assert "Embeddings: embedding model not installed" in indexed.stdout
+    assert "python -m bot model install" in indexed.stdout
+    asked = run_cli(["ask", "--json", *paths, "Who is Armenia's defence minister?"], env=env)
+    assert asked.returncode == 0
+    assert "Karapetyan" in json.loads(asked.stdout)["answer"]
+
+
 def test_index_of_empty_folder_fails(tmp_path: Path, db_path: Path) -> None:
     """`index` on a folder with nothing usable exits non-zero with one line."""
     (tmp_path / "kb").mkdir()

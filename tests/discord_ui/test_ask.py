@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from tests.discord_ui.conftest import HarnessFactory
 from tests.discord_ui.harness import DiscordHarness
@@ -104,3 +105,14 @@ async def test_kb_shows_status(harness: DiscordHarness) -> None:
     text = exchange.last.text
     assert "Articles\n1" in text and "Passages" in text and "Index version" in text
     assert "Answers served\n1" in text
+
+
+async def test_kb_says_when_the_embedding_model_is_missing(
+    make_harness: HarnessFactory, tmp_path: Path
+) -> None:
+    """/kb names a missing embedding model and the command that installs it; /ask answers."""
+    harness = await make_harness(embedding_model=str(tmp_path / "no-model"))
+    answered = await harness.slash("ask", question="Who is Armenia's defence minister?")
+    assert "Karapetyan" in answered.last.text
+    text = (await harness.slash("kb status")).last.text
+    assert "Embeddings" in text and "python -m bot model install" in text

@@ -30,6 +30,7 @@ class Evidence(BaseModel):
     score: float
     matched_terms: list[str]
     snippet: str
+    similarity: float | None = None  # the question's cosine with the passage (embedding model)
 
 
 class Correction(BaseModel):

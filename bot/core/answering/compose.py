@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
@@ -20,8 +20,8 @@ from bot.core.answering.cues import (
     satisfies,
 )
 from bot.core.answering.quotes import narrowed, shown_quote, snippet
-from bot.core.answering.support import SUPPORT_FEATURES, Support, ordered_weights, support_score
-from bot.core.answering.tuning import Tuning
+from bot.core.answering.support import SUPPORT_FEATURES, Support, answers, ordered_weights
+from bot.core.answering.tuning import SemanticTuning, Tuning
 from bot.core.articles.models import Article, Passage
 from bot.core.text.analysis import analyze, term_words
 from bot.core.text.sentences import one_line, sentence_spans
@@ -132,6 +132,7 @@ class Composer:
         related: Callable[[str], Iterable[str]] | None = None,
         contained: Callable[[Sequence[int], Collection[str]], list[set[str]]] | None = None,
         article_terms: Callable[[int, Collection[str]], set[str]] | None = None,
+        semantic: SemanticTuning | None = None,
     ) -> None:
         # Coverage asks for the same few terms' weights hundreds of times per answer.
         self._idf = lru_cache(maxsize=8192)(idf)
@@ -141,6 +142,7 @@ class Composer:
         self._related = related
         self._contained = contained
         self._article_terms = article_terms
+        self.semantic = semantic
 
     def _present(self, candidates: Sequence[Candidate], terms: Collection[str]) -> list[set[str]]:
         """Which of `terms` each passage (title included) contains."""
@@ -191,7 +193,9 @@ class Composer:
         query_terms: Sequence[str],
         candidates: Sequence[Candidate],
         context_terms: Sequence[str] = (),
+        similarity: Callable[[Sequence[str]], Sequence[float]] | None = None,
     ) -> Draft:
+        """`similarity`: the question's cosine with each given text (None: lexical only)."""
         tuning = self.tuning
         terms = set(query_terms)
         evidence = self.evidence(candidates, query_terms)
@@ -208,11 +212,17 @@ class Composer:
         scored = self._score_sentences(question, terms, candidates, context_terms, aliases)
         if not scored:
             return self._abstain("the matching passages have no complete sentences", evidence)
+        max_cosine = None
+        if similarity is not None and self.semantic is not None:
+            scored, max_cosine = self._rerank(scored, similarity, self.semantic)
         best = scored[0]
         support, missing_terms = self._support(
-            terms | set(context_terms), terms, candidates, best, aliases
+            terms | set(context_terms), terms, candidates, best, aliases, max_cosine
         )
-        if not self._present([best.candidate], terms | set(context_terms))[0]:
+        own_words = bool(self._present([best.candidate], terms | set(context_terms))[0])
+        support = replace(support, own_words=own_words)
+        # A passage only the dense path found (no BM25 score) falls to the missing-terms reason.
+        if not own_words and best.candidate.score > 0 and not self.strong_enough(support):
             # Only look-alike words matched ("passwd" ~ "passed"): nothing the user typed.
             return self._abstain(
                 "no passage contains any of the question's own words", evidence, support
@@ -221,6 +231,11 @@ class Composer:
             shown = term_words(question)
             missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)
             reason = f"the key terms {missing} appear in no passage that matches the rest"
+            if self.strong_enough(replace(support, max_cosine=None)):
+                reason = (
+                    f"no passage is close in meaning to the question "
+                    f"(best similarity {support.max_cosine:.2f})"
+                )
             return self._abstain(reason, evidence, support)
 
         best = self._with_antecedent(best)
@@ -283,6 +298,24 @@ class Composer:
             parts.append(f"{shown_quote(p.text, s.start, s.end)} [{n}]")
         return Draft(" ".join(parts), False, None, citations, evidence, support)
 
+    @staticmethod
+    def _rerank(
+        scored: list[_Scored],
+        similarity: Callable[[Sequence[str]], Sequence[float]],
+        semantic: SemanticTuning,
+    ) -> tuple[list[_Scored], float | None]:
+        """Add weight × cosine to the best lexical sentences' scores; the best cosine."""
+        head = scored[: semantic.rerank_sentences]
+        if not head:
+            return scored, None
+        cosines = similarity([Composer._sentence(s) for s in head])
+        mixed = [
+            _Scored(s.candidate, s.start, s.end, s.terms, s.score + semantic.cosine_weight * c)
+            for s, c in zip(head, cosines, strict=True)
+        ]
+        mixed.sort(key=lambda s: -s.score)  # stable: equal scores keep the lexical order
+        return mixed + scored[len(head) :], float(max(cosines))
+
     def _score_sentences(
         self,
         question: str,
@@ -314,7 +347,8 @@ class Composer:
         kind = expected_kind(question)
         focus = focus_terms(question) & terms
         context = set(context_terms) - terms
-        top_score = candidates[0].score or 1.0
+        # The best BM25 score, not the first candidate's: dense fusion may put another first.
+        top_score = max(c.score for c in candidates) or 1.0
         pairs = _pairs(analyze(question, names=False))
         out: list[tuple[Candidate, int, int, set[str], tuple[float, ...]]] = []
         for rank, cand in enumerate(candidates[: tuning.passages_considered]):
@@ -360,6 +394,7 @@ class Composer:
         candidates: Sequence[Candidate],
         best: _Scored,
         aliases: dict[str, str],
+        max_cosine: float | None = None,
     ) -> tuple[Support, list[str]]:
         """The evidence's strength, and the heaviest question terms the best passage lacks."""
         # Only the question's terms (and the related words standing for them) matter here.
@@ -377,6 +412,7 @@ class Composer:
             sentence_coverage=self.coverage(terms, best.terms),
             article_share=sum(c.score for c in candidates if c.article.id == top_article) / mass,
             title_match=1.0 if terms & set(_sentence_terms(candidates[0].article.title)) else 0.0,
+            max_cosine=max_cosine,
         )
         return support, missing
 
@@ -403,7 +439,7 @@ class Composer:
 
     def strong_enough(self, support: Support) -> bool:
         """The calibrated rule: the support score reaches the operating point."""
-        return support_score(support, self.tuning) >= self.tuning.min_support
+        return answers(support, self.tuning, self.semantic)
 
     def _with_antecedent(self, best: _Scored) -> _Scored:
         """Quote the sentence before too when the best one points back at it ("He …")."""

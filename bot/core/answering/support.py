@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.answering.tuning import Tuning
+from bot.core.answering.tuning import SemanticTuning, Tuning
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,9 @@ class Support:
     sentence_coverage: float = 0.0  # share of the question's weight in the chosen sentence
     article_share: float = 0.0  # share of the retrieved score mass in the top article
     title_match: float = 0.0  # the top passage's title has a question term (1) or not (0)
+    # Best cosine between the question and a candidate sentence (None: no embedding model).
+    max_cosine: float | None = None
+    own_words: bool = True  # the best passage holds a word the user typed (not only aliases)
 
     def features(self, together_cap: int) -> tuple[float, ...]:
         """The figures the abstention score weighs, in SUPPORT_FEATURES order."""
@@ -56,3 +59,14 @@ def support_score(support: Support, tuning: Tuning) -> float:
     *w, bias = ordered_weights(tuning.support_weights, (*SUPPORT_FEATURES, "bias"))
     features = support.features(tuning.together_cap)
     return bias + sum(a * f for a, f in zip(w, features, strict=True))
+
+
+def answers(support: Support, tuning: Tuning, semantic: SemanticTuning | None) -> bool:
+    """The abstention rule: the lexical support score, then the model's cosine if there is one
+    — a veto when no sentence is near the question, a rescue when one is very near."""
+    if semantic is not None and support.max_cosine is not None:
+        if support.max_cosine >= semantic.rescue_cosine:
+            return True
+        if support.max_cosine < semantic.min_cosine:
+            return False
+    return support.own_words and support_score(support, tuning) >= tuning.min_support

@@ -22,8 +22,23 @@ TUNING_VERSION = 1
 AntecedentMode = Literal["off", "pronouns", "pronouns_and_demonstratives"]
 
 # Values whose origin is a fit, not a hand: they need no reason of their own.
-_FITTED = frozenset({"sentence_weights", "support_weights"})
+_FITTED = frozenset({"sentence_weights", "support_weights", "semantic"})
 _NOT_PARAMETERS = frozenset({"version", "fitted", "reasons"})
+
+
+class SemanticTuning(BaseModel):
+    """How the embedding model's cosine joins the lexical evidence (used only when a model is
+    loaded; fitted on SQuAD dev by benchmarks/eval_embedding.py). Zero weights = lexical."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rerank_sentences: int = Field(default=12, ge=1)  # best lexical sentences given a cosine
+    cosine_weight: float = 0.0  # added to a sentence's lexical score × its cosine
+    min_cosine: float = -1.0  # veto: abstain when no candidate sentence reaches it
+    rescue_cosine: float = 2.0  # answer a lexically weak question when a sentence reaches it
+    dense_candidates: int = Field(default=20, ge=1)  # nearest passages fused with BM25's
+    dense_weight: float = Field(default=0.0, ge=0)  # dense ranking's weight in RRF (BM25: 1)
+    rrf_k: float = Field(default=60.0, gt=0)
 
 
 class Tuning(BaseModel):
@@ -51,6 +66,7 @@ class Tuning(BaseModel):
     expansion_prefix: int = Field(ge=0)  # 0 turns query expansion off
     expansion_share: float = Field(ge=0, le=1)
     expansion_weight: float = Field(ge=0)
+    semantic: SemanticTuning = SemanticTuning()
     reasons: dict[str, str]
 
     @model_validator(mode="after")

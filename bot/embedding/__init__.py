@@ -1,0 +1,71 @@
+"""The local sentence-embedding model: install, locate and load it (an adapter around the core).
+
+`load_encoder` never raises: a missing or broken model gives `None` and one notice saying how to
+fix it, and the bot answers lexically.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.retrieval.dense import Encoder
+from bot.embedding.files import INSTALL_COMMAND, default_model_dir, is_installed
+
+log = logging.getLogger(__name__)
+
+OFF = frozenset({"off", "none", "false", "0", "no", ""})
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderState:
+    """What was loaded, or why nothing was: `notice` is the one line shown to people."""
+
+    encoder: Encoder | None
+    notice: str
+    enabled: bool  # False: turned off by the setting (not a problem to report)
+
+
+def model_dir(setting: str, models_dir: Path) -> Path | None:
+    """The folder a BOT_EMBEDDING_MODEL value names; None when it turns the model off."""
+    value = setting.strip()
+    if value.lower() in OFF:
+        return None
+    if value.lower() == "default":
+        return default_model_dir(models_dir)
+    return Path(value).expanduser()
+
+
+def load_encoder(setting: str, models_dir: Path, *, quantized: bool = True) -> EncoderState:
+    folder = model_dir(setting, models_dir)
+    if folder is None:
+        return EncoderState(None, "embedding model off (BOT_EMBEDDING_MODEL): lexical only", False)
+    if not is_installed(folder):
+        notice = (
+            f"embedding model not installed in {folder}: answering lexically; "
+            f"run `{INSTALL_COMMAND}`"
+        )
+        # INFO: `index`, `/kb` and the bot's log (INFO) say it; a CLI answer stays clean.
+        log.info(notice)
+        return EncoderState(None, notice, True)
+    try:
+        from bot.embedding.encoder import OnnxEncoder
+
+        encoder = OnnxEncoder(folder, quantized=quantized)
+        encoder.encode(["warm up"])
+    except Exception as exc:  # any failure to load degrades to lexical, reported once
+        notice = (
+            f"embedding model in {folder} failed to load ({type(exc).__name__}): answering "
+            f"lexically; run `{INSTALL_COMMAND}` again"
+        )
+        log.warning("%s: %s", notice, exc)
+        return EncoderState(None, notice, True)
+    return EncoderState(encoder, f"embedding model {encoder.name}", True)
+
+
+@functools.lru_cache(maxsize=4)
+def shared_encoder(setting: str, models_dir: Path, quantized: bool = True) -> EncoderState:
+    """One load per process and setting: every engine built after a reload shares it."""
+    return load_encoder(setting, models_dir, quantized=quantized)

@@ -1,0 +1,135 @@
+"""The embedding model inside the engine: passage vectors cached by content, the dense path,
+the size limit, the `off` setting and a missing model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.core.engine import Engine, EngineConfig
+from bot.core.retrieval.dense import Semantics
+from bot.core.text.analysis import analyze
+from bot.embedding.encoder import OnnxEncoder
+from bot.embedding.files import INSTALL_COMMAND
+from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base
+from bot.knowledge.vectors import passage_vectors
+from bot.settings import Settings
+from tests.knowledge.conftest import QUESTIONS
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it is asked to embed."""
+
+    def __init__(self, folder: Path) -> None:
+        self._encoder = OnnxEncoder(folder)
+        self.name = self._encoder.name
+        self.dimension = self._encoder.dimension
+        self.texts: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return self._encoder.encode(texts)
+
+
+@pytest.fixture
+def with_model(settings: Settings, model_dir: Path) -> Settings:
+    return settings.model_copy(update={"embedding_model": str(model_dir)})
+
+
+def test_passage_vectors_are_reused_and_only_changed_passages_embedded(
+    with_model: Settings, model_dir: Path, knowledge_dir: Path, tmp_path: Path
+) -> None:
+    """A second build embeds nothing; after an edit, only the edited passage is embedded."""
+    path = tmp_path / "vectors.npz"
+    kb = load_knowledge_base(with_model)
+    encoder = CountingEncoder(model_dir)
+    first = passage_vectors(kb, encoder, path)
+    assert len(encoder.texts) == len(kb.passages) == len(first)
+    np.testing.assert_allclose(np.linalg.norm(first.astype(np.float32), axis=1), 1, atol=2e-3)
+    again = CountingEncoder(model_dir)
+    np.testing.assert_array_equal(passage_vectors(kb, again, path), first)
+    assert again.texts == []
+
+    article = next(knowledge_dir.iterdir())
+    text = article.read_text(encoding="utf-8")
+    last = text.rstrip().rsplit("\n\n", 1)[1]
+    article.write_text(text.replace(last, last + " Ankara said so on Tuesday."), encoding="utf-8")
+    edited = load_knowledge_base(with_model, use_cache=False)
+    third = CountingEncoder(model_dir)
+    passage_vectors(edited, third, path)
+    assert len(third.texts) == 1 and "Ankara said so on Tuesday." in third.texts[0]
+
+
+def test_the_dense_path_finds_a_passage_that_shares_no_word_with_the_question(
+    knowledge_dir: Path, model_dir: Path, with_model: Settings
+) -> None:
+    """BM25 alone cannot rank a passage without the question's words; fused with the nearest
+    passages by cosine, the passage is among the candidates."""
+    (knowledge_dir / "volcanoes.md").write_text(
+        "Volcanoes\n\nMagma rising through the crust erupts as lava, ash and gas.\n\n"
+        "Mount Etna in Sicily is among the most active volcanoes on Earth.\n",
+        encoding="utf-8",
+    )
+    kb = load_knowledge_base(with_model)
+    encoder = OnnxEncoder(model_dir)
+    semantics = Semantics(encoder, passage_vectors(kb, encoder, None))
+    base = EngineConfig()
+    tuning = base.tuning.model_copy(
+        update={"semantic": base.tuning.semantic.model_copy(update={"dense_weight": 1.0})}
+    )
+    engine = Engine(kb, EngineConfig(tuning=tuning), semantics=semantics)
+    question = "Which peak keeps spewing molten rock in Italy?"
+    vector = semantics.vectors([question])[0]
+    terms = analyze(question, names=False)
+    lexical = [engine.kb.passages[i].text for i, _ in engine._ranked(terms, [], 3)]
+    fused = [engine.kb.passages[i].text for i, _ in engine._ranked(terms, [], 3, vector)]
+    assert not any("Etna" in t for t in lexical)
+    assert any("Etna" in t for t in fused)
+
+
+def test_answers_with_the_model_are_deterministic(with_model: Settings) -> None:
+    """Two engines built apart give the same answers, citations and scores."""
+    first = build_engine(load_knowledge_base(with_model), with_model, use_cache=False)
+    second = build_engine(load_knowledge_base(with_model), with_model, use_cache=False)
+    assert first.semantics is not None and second.semantics is not None
+    for question in QUESTIONS:
+        assert first.answer(question) == second.answer(question)
+
+
+def test_past_the_size_limit_the_dense_path_is_skipped_and_said(with_model: Settings) -> None:
+    """More passages than BOT_DENSE_MAX_PASSAGES: no passage is embedded, the model still
+    re-ranks, and the status says why the dense path is off."""
+    limited = with_model.model_copy(update={"dense_max_passages": 3})
+    engine = build_engine(load_knowledge_base(limited), limited)
+    assert engine.semantics is not None and engine.semantics.passage_vectors is None
+    assert "BOT_DENSE_MAX_PASSAGES=3" in dense_notice(engine, limited)
+    assert not engine.answer(QUESTIONS[0]).abstained
+
+
+@pytest.mark.parametrize("value", ["off", "missing"])
+def test_without_a_model_the_engine_answers_lexically(
+    settings: Settings, tmp_path: Path, value: str
+) -> None:
+    """`off`, or a folder with no model: no semantics, the same answers as lexical BM25, and a
+    status line (with the install command when the model is missing)."""
+    setting = value if value == "off" else str(tmp_path / "no-model")
+    chosen = settings.model_copy(update={"embedding_model": setting})
+    engine = build_engine(load_knowledge_base(chosen), chosen, use_cache=False)
+    assert engine.semantics is None
+    lexical = Engine(load_knowledge_base(chosen))
+    for question in QUESTIONS:
+        assert engine.answer(question).answer == lexical.answer(question).answer
+    notice = dense_notice(engine, chosen)
+    assert ("lexical only" in notice) if value == "off" else (INSTALL_COMMAND in notice)
+
+
+def test_why_this_answer_shows_each_passages_similarity(with_model: Settings) -> None:
+    """With passage vectors, every evidence passage carries its cosine with the question."""
+    engine = build_engine(load_knowledge_base(with_model), with_model, use_cache=False)
+    answer = engine.answer(QUESTIONS[1])
+    assert answer.evidence
+    for evidence in answer.evidence:
+        assert evidence.similarity is not None and -1.0 <= evidence.similarity <= 1.0
+    assert max(e.similarity or 0.0 for e in answer.evidence) > 0.3

@@ -53,7 +53,8 @@ class Admin(commands.Cog):
     async def status(self, interaction: discord.Interaction) -> None:
         """Show the knowledge base's status: articles, passages, index version, answers."""
         status = await self.bot.service.status()
-        await interaction.response.send_message(embed=status_embed(status), ephemeral=True)
+        embed = status_embed(status, shards=self.bot.shard_summary())
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @kb.command(name="gaps")
     @app_commands.describe(since="only questions asked in this window, like 7d, 24h or 2w")

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,10 +67,30 @@ def _patiently(step: Callable[[], T]) -> T:
         try:
             return step()
         except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+            if not _is_lock(exc) or time.monotonic() > deadline:
                 raise
         time.sleep(0.02)
+
+
+def _is_lock(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+async def _transaction_patiently(step: Callable[[], Awaitable[T]], db: aiosqlite.Connection) -> T:
+    """Run a write transaction, again while SQLite answers "locked" without waiting: a read
+    of this connection still open when the write began holds a snapshot that another
+    process's commit made stale (SQLITE_BUSY_SNAPSHOT), which the busy timeout never waits
+    out. Each failed attempt is rolled back whole, so a retry cannot store anything twice."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return await step()
+        except sqlite3.OperationalError as exc:
+            await db.rollback()
+            if not _is_lock(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.02)
 
 
 def _prepare(path: Path) -> None:
@@ -150,73 +170,78 @@ class SqliteStore(Store):
         await self._db.close()
 
     async def _write(self, sql: str, params: Any = ()) -> int:
+        async def step() -> int:
+            cursor = await self._db.execute(sql, params)
+            await self._db.commit()
+            return cursor.lastrowid or 0
+
         async with self._writing:
             try:
-                cursor = await self._db.execute(sql, params)
-                await self._db.commit()
+                return await _transaction_patiently(step, self._db)
             except sqlite3.Error as exc:
                 await self._db.rollback()
                 raise StoreError(f"could not save to the database ({exc})") from None
-            return cursor.lastrowid or 0
 
     # --- answers -------------------------------------------------------------
 
     async def save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
         """Store an answer and its citations in one transaction; return its id."""
         async with self._writing:
-            return await self._save_answer(answer, asked_by)
+            try:
+                return await _transaction_patiently(
+                    lambda: self._save_answer(answer, asked_by), self._db
+                )
+            except sqlite3.Error as exc:
+                await self._db.rollback()
+                raise StoreError(f"could not save the answer ({exc})") from None
 
     async def _save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
-        try:
-            cursor = await self._db.execute(
-                """INSERT INTO answers (question, answer, abstained, reason, query_terms,
-                   context_terms, carried_terms, evidence, source, user_id, channel_id,
-                   guild_id, conversation_id, index_version, latency_ms)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        cursor = await self._db.execute(
+            """INSERT INTO answers (question, answer, abstained, reason, query_terms,
+               context_terms, carried_terms, evidence, source, user_id, channel_id,
+               guild_id, conversation_id, index_version, latency_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                answer.question,
+                answer.answer,
+                int(answer.abstained),
+                answer.reason,
+                json.dumps(answer.query_terms),
+                json.dumps(answer.context_terms),
+                json.dumps(answer.carried_terms),
+                json.dumps([e.model_dump() for e in answer.evidence]),
+                asked_by.source,
+                asked_by.user_id,
+                asked_by.channel_id,
+                asked_by.guild_id,
+                asked_by.conversation_id,
+                answer.index_version,
+                answer.latency_ms,
+            ),
+        )
+        answer_id = cursor.lastrowid
+        await self._db.executemany(
+            """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
+               quote, start, "end", score, passage_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
                 (
-                    answer.question,
-                    answer.answer,
-                    int(answer.abstained),
-                    answer.reason,
-                    json.dumps(answer.query_terms),
-                    json.dumps(answer.context_terms),
-                    json.dumps(answer.carried_terms),
-                    json.dumps([e.model_dump() for e in answer.evidence]),
-                    asked_by.source,
-                    asked_by.user_id,
-                    asked_by.channel_id,
-                    asked_by.guild_id,
-                    asked_by.conversation_id,
-                    answer.index_version,
-                    answer.latency_ms,
-                ),
-            )
-            answer_id = cursor.lastrowid
-            await self._db.executemany(
-                """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
-                   quote, start, "end", score, passage_hash)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    (
-                        answer_id,
-                        c.n,
-                        c.article_id,
-                        c.title,
-                        c.url,
-                        c.passage_id,
-                        c.quote,
-                        c.start,
-                        c.end,
-                        c.score,
-                        c.passage_hash,
-                    )
-                    for c in answer.citations
-                ],
-            )
-            await self._db.commit()
-        except sqlite3.Error as exc:
-            await self._db.rollback()
-            raise StoreError(f"could not save the answer ({exc})") from None
+                    answer_id,
+                    c.n,
+                    c.article_id,
+                    c.title,
+                    c.url,
+                    c.passage_id,
+                    c.quote,
+                    c.start,
+                    c.end,
+                    c.score,
+                    c.passage_hash,
+                )
+                for c in answer.citations
+            ],
+        )
+        await self._db.commit()
         assert answer_id is not None
         return answer_id
 

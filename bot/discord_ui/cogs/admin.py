@@ -11,11 +11,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_ui.admin_views import RemoveButton, article_key, buttons, gaps_page
+from bot.discord_ui.admin_views import RemoveButton, article_key, gaps_page
 from bot.discord_ui.attachments import download
 from bot.discord_ui.permissions import admin_only
 from bot.discord_ui.render import reload_embed, safe, status_embed, trim
 from bot.discord_ui.render_admin import version_choice, versions_embed
+from bot.discord_ui.views import buttons
 from bot.errors import QuestionError
 from bot.service import parse_since
 

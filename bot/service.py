@@ -454,8 +454,9 @@ class QAService:
         old = self._vectors
         if old is not None:
             old.cancel()
-        # A finished or cancelled job is kept when there is nothing new: close() joins it.
-        self._vectors = start_vectors(engine, self.settings, after=old) or old
+        new = start_vectors(engine, self.settings, after=old)
+        # Nothing new to compute: a job still stopping is kept for close() to join.
+        self._vectors = new or (old if old is not None and not old.wait(0) else None)
 
     async def _record_version(self, action: str, actor: str | None, summary: str) -> str | None:
         """Snapshot the folder just loaded as a version; return its id (None if it failed)."""

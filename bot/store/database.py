@@ -25,7 +25,7 @@ from bot.store.rows import (
     gap_questions_sql,
     timestamp_text,
 )
-from bot.store.sqlite_file import BUSY_TIMEOUT_MS, prepare, probe
+from bot.store.sqlite_file import BUSY_TIMEOUT_MS, prepare, probe, transaction_patiently
 from bot.store.target import DbTarget
 
 __all__ = ["AskedBy", "SqliteStore", "StoreStats"]
@@ -76,73 +76,78 @@ class SqliteStore(Store):
         await self._db.close()
 
     async def _write(self, sql: str, params: Any = ()) -> int:
+        async def step() -> int:
+            cursor = await self._db.execute(sql, params)
+            await self._db.commit()
+            return cursor.lastrowid or 0
+
         async with self._writing:
             try:
-                cursor = await self._db.execute(sql, params)
-                await self._db.commit()
+                return await transaction_patiently(step, self._db)
             except sqlite3.Error as exc:
                 await self._db.rollback()
                 raise StoreError(f"could not save to the database ({exc})") from None
-            return cursor.lastrowid or 0
 
     # --- answers -------------------------------------------------------------
 
     async def save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
         """Store an answer and its citations in one transaction; return its id."""
         async with self._writing:
-            return await self._save_answer(answer, asked_by)
+            try:
+                return await transaction_patiently(
+                    lambda: self._save_answer(answer, asked_by), self._db
+                )
+            except sqlite3.Error as exc:
+                await self._db.rollback()
+                raise StoreError(f"could not save the answer ({exc})") from None
 
     async def _save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
-        try:
-            cursor = await self._db.execute(
-                """INSERT INTO answers (question, answer, abstained, reason, query_terms,
-                   context_terms, carried_terms, evidence, source, user_id, channel_id,
-                   guild_id, conversation_id, index_version, latency_ms)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        cursor = await self._db.execute(
+            """INSERT INTO answers (question, answer, abstained, reason, query_terms,
+               context_terms, carried_terms, evidence, source, user_id, channel_id,
+               guild_id, conversation_id, index_version, latency_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                answer.question,
+                answer.answer,
+                int(answer.abstained),
+                answer.reason,
+                json.dumps(answer.query_terms),
+                json.dumps(answer.context_terms),
+                json.dumps(answer.carried_terms),
+                json.dumps([e.model_dump() for e in answer.evidence]),
+                asked_by.source,
+                asked_by.user_id,
+                asked_by.channel_id,
+                asked_by.guild_id,
+                asked_by.conversation_id,
+                answer.index_version,
+                answer.latency_ms,
+            ),
+        )
+        answer_id = cursor.lastrowid
+        await self._db.executemany(
+            """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
+               quote, start, "end", score, passage_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
                 (
-                    answer.question,
-                    answer.answer,
-                    int(answer.abstained),
-                    answer.reason,
-                    json.dumps(answer.query_terms),
-                    json.dumps(answer.context_terms),
-                    json.dumps(answer.carried_terms),
-                    json.dumps([e.model_dump() for e in answer.evidence]),
-                    asked_by.source,
-                    asked_by.user_id,
-                    asked_by.channel_id,
-                    asked_by.guild_id,
-                    asked_by.conversation_id,
-                    answer.index_version,
-                    answer.latency_ms,
-                ),
-            )
-            answer_id = cursor.lastrowid
-            await self._db.executemany(
-                """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
-                   quote, start, "end", score, passage_hash)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    (
-                        answer_id,
-                        c.n,
-                        c.article_id,
-                        c.title,
-                        c.url,
-                        c.passage_id,
-                        c.quote,
-                        c.start,
-                        c.end,
-                        c.score,
-                        c.passage_hash,
-                    )
-                    for c in answer.citations
-                ],
-            )
-            await self._db.commit()
-        except sqlite3.Error as exc:
-            await self._db.rollback()
-            raise StoreError(f"could not save the answer ({exc})") from None
+                    answer_id,
+                    c.n,
+                    c.article_id,
+                    c.title,
+                    c.url,
+                    c.passage_id,
+                    c.quote,
+                    c.start,
+                    c.end,
+                    c.score,
+                    c.passage_hash,
+                )
+                for c in answer.citations
+            ],
+        )
+        await self._db.commit()
         assert answer_id is not None
         return answer_id
 

@@ -1,16 +1,19 @@
-"""Opening the SQLite file before any connection: refuse a missing folder, a damaged or newer
-file; switch to WAL and migrate once, retrying while another process starting at the same
-moment holds a lock SQLite does not wait for."""
+"""Opening the SQLite file before any connection (refuse a missing folder, a damaged or newer
+file; switch to WAL and migrate once), and retrying what SQLite answers "locked" at once
+without waiting: another process starting at the same moment, or a stale read snapshot."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
+
+import aiosqlite
 
 from bot.errors import StoreError
 from bot.store.migrations import SCHEMA_VERSION, SchemaTooNew, migrate
@@ -55,10 +58,30 @@ def _patiently(step: Callable[[], T]) -> T:
         try:
             return step()
         except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+            if not _is_lock(exc) or time.monotonic() > deadline:
                 raise
         time.sleep(0.02)
+
+
+def _is_lock(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+async def transaction_patiently(step: Callable[[], Awaitable[T]], db: aiosqlite.Connection) -> T:
+    """Run a write transaction, again while SQLite answers "locked" without waiting: a read
+    of this connection still open when the write began holds a snapshot that another
+    process's commit made stale (SQLITE_BUSY_SNAPSHOT), which the busy timeout never waits
+    out. Each failed attempt is rolled back whole, so a retry cannot store anything twice."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return await step()
+        except sqlite3.OperationalError as exc:
+            await db.rollback()
+            if not _is_lock(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.02)
 
 
 def prepare(path: Path) -> None:

@@ -315,3 +315,40 @@ async def test_gap_questions_on_both_backends(db_target: DbTarget) -> None:
     assert [g.answer_id for g in gaps] == [disliked, gave_up]
     assert gaps[0].reasons == ["wrong person"] and gaps[0].downvotes == 1
     assert gaps[1].abstained and later == []
+
+
+async def test_a_write_behind_a_stale_read_snapshot_is_retried_not_refused(tmp_path: Path) -> None:
+    """SQLite answers "locked" at once, without its busy timeout, when a write begins while a
+    read of the same connection is still open and another process has committed since: the
+    write is retried until the read ends, and stored once."""
+    import aiosqlite
+
+    from bot.store.sqlite_file import transaction_patiently
+
+    path = tmp_path / "snapshot.sqlite3"
+    with closing(sqlite3.connect(path)) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (x INTEGER)")
+        setup.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)])
+        setup.commit()
+    async with aiosqlite.connect(path) as db:
+        reading = await db.execute("SELECT x FROM t")
+        await reading.fetchone()  # the read stays open: this connection holds a snapshot
+        with closing(sqlite3.connect(path)) as other:  # another process commits meanwhile
+            other.execute("INSERT INTO t VALUES (3)")
+            other.commit()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await db.execute("INSERT INTO t VALUES (4)")  # what a user saw before
+        await db.rollback()
+
+        async def write() -> None:
+            await db.execute("INSERT INTO t VALUES (4)")
+            await db.commit()
+
+        async def end_read() -> None:
+            await asyncio.sleep(0.1)
+            await reading.close()
+
+        await asyncio.gather(transaction_patiently(write, db), end_read())
+    with closing(sqlite3.connect(path)) as check:
+        assert check.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,), (3,), (4,)]

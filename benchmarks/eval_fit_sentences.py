@@ -97,12 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         tuning = load_tuning()
         fitted = {n: round(float(v), 2) for n, v in zip(SENTENCE_FEATURES, w, strict=True)}
         # A weight set by hand (it has a reason of its own) is not the fit's to change.
-        kept = {
-            n: tuning.sentence_weights[n]
-            for n in fitted
-            if f"sentence_weights.{n}" in tuning.reasons
-            and "by hand" in tuning.reasons[f"sentence_weights.{n}"]
-        }
+        kept = {n: tuning.sentence_weights[n] for n in fitted if tuning.set_by_hand(n)}
         how = f"benchmarks/eval_fit_sentences.py --questions {args.questions}: " + (
             "conditional logit on SQuAD v1.1 dev questions disjoint from the evaluation "
             "sample, scaled so coverage weighs 1, rounded to 0.01"

@@ -78,3 +78,8 @@ class KbStatus(BaseModel):
     last_reload_at: str | None
     last_reload_outcome: str | None
     embedding: str = ""  # the embedding model's state, with the command that fixes a problem
+    # Several processes (issue 15): which database, this process, the version all serve.
+    store: str = ""
+    process: str = ""
+    published_version: str | None = None
+    version_problem: str | None = None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import socket
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -51,6 +53,7 @@ __all__ = [
     "parse_since",
 ]
 
+VERSION_RETRY_S = 5.0  # a published version this process could not build is tried again
 MAX_REASON_CHARS = 300  # a 👎 reason is a hint for the admins, not an essay
 
 
@@ -163,6 +166,11 @@ class QAService:
         )
         self.reload_listeners: list[ReloadListener] = []
         self.admin = AdminService(self)  # the admin loop, built on this service
+        # Several processes: the version a reload publishes, and following it (issue 15).
+        self.origin = f"{socket.gethostname()}:{os.getpid()}"
+        self._version_problem: str | None = None
+        self._following: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
@@ -200,10 +208,10 @@ class QAService:
         # The store's integrity check (~0.8-1 s at a million passages) runs while the folder
         # loads. A database that cannot be opened at all fails before the load; a damaged
         # one before any index is built, having waited for the load at most.
-        await Store.probe(settings.db_path)
+        await Store.probe(settings.database)
         loading = asyncio.ensure_future(asyncio.to_thread(load_knowledge_base, settings))
         try:
-            store = await Store.open(settings.db_path)
+            store = await Store.open(settings.database, pool_size=settings.db_pool_size)
         except BaseException:
             _discard(loading)
             raise
@@ -212,12 +220,23 @@ class QAService:
             engine = await asyncio.to_thread(build_engine, kb, settings)
             before = await store.snapshot(with_passages=passages_before)
             await store.sync_knowledge(kb, before)
+            service = cls(settings, store, engine)
+            # The newest start (or reload) sets the version every process should serve.
+            await store.publish_version(engine.version, service.origin)
         except BaseException:
             await store.close()
             raise
-        return cls(settings, store, engine), before
+        return service, before
+
+    @staticmethod
+    async def check_database(settings: Settings) -> None:
+        """ConfigError/StoreError now if the database cannot be used (before slow work)."""
+        await Store.probe(settings.database)
 
     async def close(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
         await self.store.close()
 
     async def __aenter__(self) -> QAService:
@@ -382,6 +401,7 @@ class QAService:
         report = _loaded("Reloaded", engine, change, started, actor=actor, action=action)
         report.version = await self._record_version(action, actor, change.summary())
         await self._record(report)
+        await self._publish(engine.version)
         # Freeing the replaced engine unmaps its files (~0.2 s at a million passages,
         # in one call): done on a worker thread, unless a question still holds it.
         retiring = [old]
@@ -426,6 +446,7 @@ class QAService:
     async def status(self) -> KbStatus:
         engine = self._engine
         stats = await self.store.stats()
+        published = await self.store.published_version()
         return KbStatus(
             articles=len(engine.kb.articles),
             passages=engine.passage_count,
@@ -439,4 +460,87 @@ class QAService:
             last_reload_at=stats.last_reload_at,
             last_reload_outcome=stats.last_reload_outcome,
             embedding=dense_notice(engine, self.settings),
+            store=self.store.description,
+            process=self.origin,
+            published_version=published.version if published else None,
+            version_problem=self._version_problem,
         )
+
+    # --- one knowledge version across processes ----------------------------------------
+
+    async def _publish(self, version: str) -> None:
+        """Tell the other processes (the reload itself already succeeded here)."""
+        try:
+            await self.store.publish_version(version, self.origin)
+        except BotError as exc:
+            log.warning("reloaded, but could not tell other processes (%s)", exc)
+
+    async def follow_versions(self) -> None:
+        """Serve the version a reload in any process published (LISTEN/NOTIFY or polling)."""
+        if self._following is None:
+            await self.store.listen_versions(self._wake.set)
+            self._following = asyncio.create_task(self._follow(), name="follow-versions")
+
+    async def _follow(self) -> None:
+        retry_at: dict[str, float] = {}  # a version this process could not build: retry later
+        while True:
+            try:  # asyncio.timeout, not wait_for: no extra task per wait
+                async with asyncio.timeout(self.store.poll_interval):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self._follow_once(retry_at)
+            except BotError:
+                pass  # the store logs its own outage once
+            except Exception:  # a bug must not stop following for the life of the process
+                log.exception("following the published knowledge version failed")
+
+    async def _follow_once(self, retry_at: dict[str, float]) -> None:
+        published = await self.store.published_version()
+        if published is None or published.version == self._engine.version:
+            if published is not None:
+                self._version_problem = None
+            return
+        if time.monotonic() < retry_at.get(published.version, 0.0):
+            return
+        if not await self.adopt(published.version, published.origin):
+            retry_at[published.version] = time.monotonic() + VERSION_RETRY_S
+
+    async def adopt(self, version: str, origin: str | None = None) -> bool:
+        """Rebuild from this process's folder and swap only if it gives exactly `version`;
+        otherwise keep serving and report why (in /kb and the log)."""
+        async with self._reload_lock:
+            current = self._engine.version
+            if current == version:
+                return True
+            started = time.perf_counter()
+            try:
+                kb = await asyncio.to_thread(load_knowledge_base, self.settings)
+                engine = await asyncio.to_thread(build_engine, kb, self.settings)
+            except Exception as exc:  # any failure: keep serving, report it
+                reason = str(exc) if isinstance(exc, KnowledgeError) else type(exc).__name__
+                built = None
+            else:
+                built = engine.version
+                reason = f"this process's knowledge folder gives {built}"
+            if built != version:
+                problem = (
+                    f"cannot serve knowledge version {version} (published by {origin or '?'}): "
+                    f"{reason}; still serving {current}"
+                )
+                if problem != self._version_problem:
+                    log.warning("%s", problem)
+                self._version_problem = problem
+                return False
+            self._engine = engine
+            self._loaded_at = datetime.now(UTC)
+            self._version_problem = None
+            log.info(
+                "now serving knowledge version %s (published by %s), built in %.0f ms",
+                version,
+                origin or "?",
+                (time.perf_counter() - started) * 1000,
+            )
+            return True

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.store.target import DbTarget
 
 
 class Settings(BaseSettings):
@@ -21,6 +23,9 @@ class Settings(BaseSettings):
     )
     knowledge_dir: Path = Path("knowledge")
     db_path: Path = Path("data/bot.sqlite3")
+    # A URL wins over db_path: postgresql://user:password@host/db, or sqlite:///path.
+    db_url: SecretStr | None = None
+    db_pool_size: int = Field(default=10, gt=0)
     index_cache_dir: Path | None = Field(
         default=None, description="where built indexes are kept; default: next to the database"
     )
@@ -53,6 +58,34 @@ class Settings(BaseSettings):
     cooldown_seconds: float = Field(default=30.0, gt=0)
     answer_in_dms: bool = True
     log_level: str = "INFO"
+    # This process's range of shards ("0,1" with a count of 4); none: discord.py chooses.
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
+    shard_count: int | None = Field(default=None, gt=0)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            return [int(part) for part in text.split(",") if part.strip()] if text else None
+        return value
+
+    @model_validator(mode="after")
+    def _shards_in_range(self) -> Settings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("shard_ids needs shard_count (BOT_SHARD_COUNT / --shard-count)")
+            bad = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+            if bad or not self.shard_ids or len(set(self.shard_ids)) != len(self.shard_ids):
+                raise ValueError(f"shard ids must be distinct and within 0..{self.shard_count - 1}")
+        return self
+
+    @property
+    def database(self) -> DbTarget:
+        """The store to open: BOT_DB_URL when set, else the SQLite file at db_path."""
+        if self.db_url is not None and self.db_url.get_secret_value().strip():
+            return DbTarget.parse(self.db_url.get_secret_value())
+        return DbTarget.parse(self.db_path)
 
     watch: bool = Field(default=False, description="reload when the knowledge folder changes")
     admin_channel_id: int | None = Field(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from bot.embedding.files import default_model_dir, is_installed
+from bot.store.target import DbTarget
+from tests.pg_server import PgServer, unavailable_reason
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_KNOWLEDGE = REPO / "knowledge"
@@ -50,6 +53,32 @@ def squad_dir() -> Path:
     if not (path / "knowledge").is_dir():
         pytest.skip("shared SQuAD data is not available here")
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the session, started here and removed at the end."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    server = PgServer().init()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty database on the session's server (URL with the password)."""
+    return pg_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, db_path: Path) -> DbTarget:
+    """Each store test runs on SQLite (always) and on PostgreSQL (when it can be started)."""
+    if request.param == "sqlite":
+        return DbTarget.parse(db_path)
+    url = request.getfixturevalue("pg_url")
+    return DbTarget.parse(url)
 
 
 MODEL_DIR = default_model_dir(REPO / "data" / "models")

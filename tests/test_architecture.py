@@ -45,6 +45,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.results",
         "bot.settings",
         "bot.errors",
+        "bot.redact",
         "bot.discord_ui.runner",  # `run` wiring: the one import between front ends
         "bot.embedding",  # `model install/status`: set-up before any service can start
     },
@@ -56,8 +57,11 @@ ALLOWED: dict[str, set[str]] = {
         "bot.results",
         "bot.settings",
         "bot.errors",
+        "bot.redact",
     },
-    "bot.settings": set(),
+    # settings parses the database URL with the store's pure target module (no I/O)
+    "bot.settings": {"bot.store.target", "bot.errors"},
+    "bot.redact": {"bot.settings", "bot.store.target"},  # secrets out of log records
     "bot.errors": set(),
     "bot.__main__": {"bot.cli"},
     "bot": {"bot.settings", "bot.discord_ui.client"},  # bot/__init__.py: lazy create_bot

@@ -96,6 +96,23 @@ def test_compose_file_runs_the_bot_service() -> None:
     assert "DISCORD_TOKEN" not in json.dumps(compose)  # the token lives only in .env
 
 
+def test_compose_postgres_profile_is_opt_in_with_a_volume_and_health_check() -> None:
+    """`postgres` (official image, named volume, health check) only under its profile; the
+    bot waits for it when the profile is on, and no password is written in the file."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    postgres = compose["services"]["postgres"]
+    assert postgres["profiles"] == ["postgres"]
+    assert "profiles" not in compose["services"]["bot"]  # the default stays SQLite
+    assert postgres["image"].split(":")[0] == "postgres"
+    volume = postgres["volumes"][0].split(":")
+    assert volume[1] == "/var/lib/postgresql/data" and volume[0] in compose["volumes"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
+    wait = compose["services"]["bot"]["depends_on"]["postgres"]
+    assert wait == {"condition": "service_healthy", "required": False}
+    assert "postgresql://" not in json.dumps(compose)  # BOT_DB_URL lives only in .env
+
+
 def test_the_image_command_exists() -> None:
     """`python -m bot run` is a real command (its --help works without a token)."""
     result = subprocess.run(

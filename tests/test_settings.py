@@ -53,3 +53,16 @@ def test_env_file_is_git_ignored() -> None:
     """`.env` (where the token lives) is listed in .gitignore."""
     gitignore = Path(__file__).resolve().parent.parent / ".gitignore"
     assert ".env" in gitignore.read_text(encoding="utf-8").split()
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    """The README's configuration table names the variable of every Settings field, so a new
+    setting cannot ship undocumented."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = []
+    for name in Settings.model_fields:
+        variable = "DISCORD_TOKEN" if name == "discord_token" else f"BOT_{name.upper()}"
+        if f"`{variable}`" not in table:
+            missing.append(variable)
+    assert not missing, f"undocumented settings: {missing}"

@@ -17,11 +17,13 @@ from pydantic import ValidationError
 
 from bot.cli import render
 from bot.cli.evaluate import report_json, report_text
+from bot.cli.options import add_shard_options, apply_db_option, apply_shard_options
 from bot.core.answering.answers import Answer
 from bot.core.requests import AskedBy
 from bot.errors import BotError, ConfigError, KnowledgeError
 from bot.evaluation.dataset import read_rows
 from bot.evaluation.protocol import evaluate
+from bot.redact import redact_logs
 from bot.results import SearchReport
 from bot.service import QAService, parse_since
 from bot.settings import Settings
@@ -40,9 +42,10 @@ def _common_options() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--db",
-        type=Path,
         default=argparse.SUPPRESS,
-        help="SQLite database (default: data/bot.sqlite3 or BOT_DB_PATH)",
+        metavar="PATH_OR_URL",
+        help="SQLite file or sqlite:///PATH, or postgresql://… "
+        "(default: BOT_DB_URL, else data/bot.sqlite3 or BOT_DB_PATH)",
     )
     return common
 
@@ -102,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--watch", action="store_true", help="reload when the knowledge folder changes"
     )
+    add_shard_options(run)
 
     gaps = commands.add_parser(
         "gaps", parents=[common], help="questions abstained on or rated 👎, grouped"
@@ -267,7 +271,8 @@ async def _eval(args: argparse.Namespace, settings: Settings) -> int:
     rows = read_rows(args.file)
     with tempfile.TemporaryDirectory() as scratch:
         if "db" not in args:  # keep evaluation answers out of the real database
-            settings = settings.model_copy(update={"db_path": Path(scratch) / "eval.sqlite3"})
+            scratch_db = Path(scratch) / "eval.sqlite3"
+            settings = settings.model_copy(update={"db_path": scratch_db, "db_url": None})
         async with await QAService.start(settings) as service:
             report = await evaluate(service, rows, progress=not args.no_progress)
     print(report_json(report) if args.json else report_text(report))
@@ -320,6 +325,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     from bot.discord_ui.runner import run_discord  # imported late: the CLI needs no discord.py
 
+    await QAService.check_database(settings)  # a bad URL or password: before logging in
     await run_discord(settings)
     return 0
 
@@ -366,12 +372,13 @@ def load_settings(args: argparse.Namespace) -> Settings:
         raise ConfigError(
             f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}"
         ) from None
-    update = {}
+    update: dict[str, Any] = {}
     if "knowledge" in args:
         update["knowledge_dir"] = args.knowledge
     if "db" in args:
-        update["db_path"] = args.db
-    return settings.model_copy(update=update)
+        update |= apply_db_option(args.db)
+    settings = settings.model_copy(update=update)
+    return apply_shard_options(args, settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(args)
+        redact_logs(settings)
         return asyncio.run(COMMANDS[args.command](args, settings))
     except BotError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -55,7 +55,8 @@ def understood(answer: Answer) -> str:
     parts = [f"searched for “{c.searched}” instead of “{c.typed}”" for c in answer.corrections]
     if answer.resolved:
         parts.append(f"read as “{answer.resolved}”")
-    return "; ".join(parts).capitalize() if parts else ""
+    line = "; ".join(parts)
+    return line[:1].upper() + line[1:]  # not str.capitalize(): it lower-cases the names
 
 
 def answer_text(answer: Answer, width: int = 100) -> str:

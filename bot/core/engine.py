@@ -396,6 +396,10 @@ class Engine:
         borrowed: list[str] = []
         if previous is not None and (follow_up or not terms):
             borrowed = [t for t in previous.context_terms if t not in terms]
+        if follow_up and not terms and borrowed:
+            # "Tell me more" after "Why?" reads as "Why?", which has no words of its own:
+            # the conversation's terms are then the question's.
+            terms = borrowed
         draft, corrections = self._compose(text, terms, borrowed, fixes)
         if draft.abstained and previous is not None and not borrowed and terms:
             # A question that fails alone may still make sense as a follow-up.

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord_ui.errors import NotAdmin, reply_error
+from bot.discord_ui.errors import NotAdmin
 from bot.discord_ui.permissions import is_admin
 from bot.discord_ui.render import reload_embed
 from bot.discord_ui.render_admin import gaps_embed, page_count
+from bot.discord_ui.views import RoutedButton, buttons, service_of
 from bot.errors import NotFoundError
 from bot.service import parse_since
 
@@ -23,25 +24,10 @@ if TYPE_CHECKING:
     from bot.service import QAService
 
 
-def _service(interaction: discord.Interaction) -> QAService:
-    return interaction.client.service  # type: ignore[attr-defined]
-
-
 def _check_admin(interaction: discord.Interaction) -> None:
     settings = interaction.client.settings  # type: ignore[attr-defined]
     if not is_admin(interaction.user, interaction.permissions, settings):
         raise NotAdmin("admins only")
-
-
-def buttons(*items: discord.ui.Item[Any]) -> discord.ui.View:
-    """A row of persistent buttons to send. The view is finished before it is sent: its
-    buttons route by custom_id (DynamicItem), so no view needs storing nor timing out (an
-    ephemeral message's stored view would otherwise wait 15 minutes for its timeout)."""
-    view = discord.ui.View(timeout=None)
-    for item in items:
-        view.add_item(item)
-    view.stop()
-    return view
 
 
 def article_key(article_id: str) -> str:
@@ -64,23 +50,15 @@ async def gaps_page(service: QAService, window: str, page: int) -> tuple[discord
 
 
 class GapsPageButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"kb:gaps:(?P<window>all|[0-9]{1,5}[mhdw]):(?P<page>-?[0-9]{1,4})",
+    RoutedButton, template=r"kb:gaps:(?P<window>all|[0-9]{1,5}[mhdw]):(?P<page>-?[0-9]{1,4})"
 ):
     """Show another page of /kb gaps in place."""
 
     def __init__(self, window: str, page: int, label: str = "", *, disabled: bool = False) -> None:
         self.window = window
         self.page = page
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary,
-                label=label or "Page",
-                disabled=disabled,
-                # Two buttons must not share an id: the direction is part of it.
-                custom_id=f"kb:gaps:{window}:{page}",
-            )
-        )
+        # Two buttons must not share an id: the direction is part of it.
+        super().__init__(f"kb:gaps:{window}:{page}", label=label or "Page", disabled=disabled)
 
     @classmethod
     async def from_custom_id(
@@ -88,30 +66,22 @@ class GapsPageButton(
     ) -> GapsPageButton:
         return cls(match["window"], int(match["page"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            _check_admin(interaction)
-            embed, view = await gaps_page(_service(interaction), self.window, self.page)
-            await interaction.response.edit_message(embed=embed, view=view)
-        except Exception as exc:
-            await reply_error(interaction, exc)
+    async def pressed(self, interaction: discord.Interaction) -> None:
+        _check_admin(interaction)
+        embed, view = await gaps_page(service_of(interaction), self.window, self.page)
+        await interaction.response.edit_message(embed=embed, view=view)
 
 
-class RemoveButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"kb:rm:(?P<key>[0-9a-f]{16}|no)",
-):
+class RemoveButton(RoutedButton, template=r"kb:rm:(?P<key>[0-9a-f]{16}|no)"):
     """Confirm (or cancel) the removal of one article; the result replaces the question."""
 
     def __init__(self, key: str) -> None:
         self.key = key
         cancel = key == "no"
         super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary if cancel else discord.ButtonStyle.danger,
-                label="Cancel" if cancel else "Remove it",
-                custom_id=f"kb:rm:{key}",
-            )
+            f"kb:rm:{key}",
+            label="Cancel" if cancel else "Remove it",
+            style=discord.ButtonStyle.secondary if cancel else discord.ButtonStyle.danger,
         )
 
     @classmethod
@@ -120,31 +90,28 @@ class RemoveButton(
     ) -> RemoveButton:
         return cls(match["key"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            _check_admin(interaction)
-            if self.key == "no":
-                await interaction.response.edit_message(
-                    content="Cancelled; nothing was removed.", embed=None, view=None
-                )
-                return
-            service = _service(interaction)
-            article_id = next(
-                (a.id for a in service.engine.kb.articles if article_key(a.id) == self.key),
-                None,
+    async def pressed(self, interaction: discord.Interaction) -> None:
+        _check_admin(interaction)
+        if self.key == "no":
+            await interaction.response.edit_message(
+                content="Cancelled; nothing was removed.", embed=None, view=None
             )
-            if article_id is None:
-                raise NotFoundError("That article is no longer in the knowledge base.")
-            await interaction.response.defer()  # the reload may take longer than 3 s
-            report = await service.admin.remove_article(
-                article_id, actor=f"discord:{interaction.user.id}"
-            )
-            heading = f"Removed {article_id}" if report.ok else None
-            await interaction.edit_original_response(
-                content=None, embed=reload_embed(report, heading), view=None
-            )
-        except Exception as exc:
-            await reply_error(interaction, exc)
+            return
+        service = service_of(interaction)
+        article_id = next(
+            (a.id for a in service.engine.kb.articles if article_key(a.id) == self.key),
+            None,
+        )
+        if article_id is None:
+            raise NotFoundError("That article is no longer in the knowledge base.")
+        await interaction.response.defer()  # the reload may take longer than 3 s
+        report = await service.admin.remove_article(
+            article_id, actor=f"discord:{interaction.user.id}"
+        )
+        heading = f"Removed {article_id}" if report.ok else None
+        await interaction.edit_original_response(
+            content=None, embed=reload_embed(report, heading), view=None
+        )
 
 
 ADMIN_DYNAMIC_ITEMS = (GapsPageButton, RemoveButton)

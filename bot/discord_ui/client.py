@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -51,8 +52,19 @@ class KnowledgeTree(app_commands.CommandTree):
         await reply_error(interaction, error)
 
 
-class KnowledgeBot(commands.Bot):
-    """A Discord bot answering from the knowledge base through one QAService."""
+def shard_options(settings: Settings) -> dict[str, Any]:
+    """A range of shards when configured; nothing (discord.py asks Discord) otherwise."""
+    if settings.shard_ids is None:
+        return {}
+    return {"shard_ids": settings.shard_ids, "shard_count": settings.shard_count}
+
+
+class KnowledgeBot(commands.AutoShardedBot):
+    """A Discord bot answering from the knowledge base through one QAService.
+
+    Without shard settings discord.py chooses the shards; with `shard_ids`/`shard_count`
+    this process runs only its range (several processes share one PostgreSQL store).
+    """
 
     def __init__(self, settings: Settings, service: QAService | None = None) -> None:
         super().__init__(
@@ -61,6 +73,7 @@ class KnowledgeBot(commands.Bot):
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),  # nothing we send can ping
             tree_cls=KnowledgeTree,
+            **shard_options(settings),
         )
         self.settings = settings
         self._service = service
@@ -78,6 +91,8 @@ class KnowledgeBot(commands.Bot):
     async def setup_hook(self) -> None:
         if self._service is None:
             self._service = await QAService.start(self.settings)
+            # a reload in another process brings this one to the same knowledge version
+            await self._service.follow_versions()
         # Buttons on earlier messages (even from before a restart) route by their custom_id.
         self.add_dynamic_items(*DYNAMIC_ITEMS, *ADMIN_DYNAMIC_ITEMS)
         self.add_listener(on_reason_submitted, "on_interaction")
@@ -98,6 +113,13 @@ class KnowledgeBot(commands.Bot):
         if not self._synced:
             self._synced = True
             await self.sync_commands_if_changed()
+
+    def shard_summary(self) -> str:
+        """This process's shards, e.g. "0, 1 of 4" (or "auto" before Discord assigned any)."""
+        ids = self.shard_ids if self.shard_ids is not None else sorted(self.shards)
+        if not ids or self.shard_count is None:
+            return "auto"
+        return f"{', '.join(map(str, ids))} of {self.shard_count}"
 
     def _command_signature(self) -> str:
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]

@@ -302,8 +302,8 @@ def reload_embed(report: ReloadReport, heading: str | None = None) -> discord.Em
     return fit(embed)
 
 
-def status_embed(status: KbStatus) -> discord.Embed:
-    """The /kb status card."""
+def status_embed(status: KbStatus, shards: str | None = None) -> discord.Embed:
+    """The /kb status card; with several processes, this one's shards, version and database."""
     embed = discord.Embed(title="Knowledge base", colour=INFO_COLOUR)
     embed.add_field(name="Articles", value=str(status.articles))
     embed.add_field(name="Passages", value=str(status.passages))
@@ -318,6 +318,7 @@ def status_embed(status: KbStatus) -> discord.Embed:
     embed.add_field(name="Last reload", value=f"{last}{outcome}")
     if status.embedding:
         embed.add_field(name="Embeddings", value=safe(trim(status.embedding, 1000)), inline=False)
+    process_fields(embed, status, shards)
     if status.problems:
         embed.add_field(
             name=f"Problems ({len(status.problems)})",
@@ -325,3 +326,19 @@ def status_embed(status: KbStatus) -> discord.Embed:
             inline=False,
         )
     return fit(embed)
+
+
+def process_fields(embed: discord.Embed, status: KbStatus, shards: str | None) -> None:
+    """This process beside the database totals: shards, process, published version, store."""
+    if shards is not None:
+        embed.add_field(name="Shards (this process)", value=safe(shards))
+    if status.process:
+        embed.add_field(name="Process", value=safe(status.process))
+    if status.published_version and status.published_version != status.index_version:
+        embed.add_field(name="Published version", value=f"`{status.published_version}`")
+    if status.store:
+        embed.add_field(name="Database", value=safe(status.store))  # password masked
+    if status.version_problem:
+        embed.add_field(
+            name="Version sync problem", value=safe(status.version_problem), inline=False
+        )

@@ -9,6 +9,7 @@ import discord
 
 from bot.discord_ui.client import create_bot
 from bot.errors import BotError, ConfigError
+from bot.redact import redact_logs
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def setup_logging(settings: Settings, token: str) -> None:
     logging.getLogger("discord.http").setLevel(logging.INFO)  # request bodies stay out of logs
     for handler in root.handlers:
         handler.addFilter(RedactToken(token))
+    redact_logs(settings)  # the database password too
 
 
 async def run_discord(settings: Settings) -> None:

@@ -22,26 +22,57 @@ if TYPE_CHECKING:
 THANKS = {"up": "Thanks, noted 👍", "down": "Thanks, noted 👎 — sorry it missed."}
 
 
-def _service(interaction: discord.Interaction) -> QAService:
+def service_of(interaction: discord.Interaction) -> QAService:
     return interaction.client.service  # type: ignore[attr-defined]
 
 
-class FeedbackButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"kb:fb:(?P<vote>up|down):(?P<id>[0-9]{1,19})",
-):
+def buttons(*items: discord.ui.Item[Any]) -> discord.ui.View:
+    """A row of persistent buttons to send. The view is finished before it is sent: its
+    buttons route by custom_id (DynamicItem), so no view needs storing nor timing out (an
+    ephemeral message's stored view would otherwise wait 15 minutes for its timeout)."""
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    view.stop()
+    return view
+
+
+class RoutedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+    """A persistent button whose state is its custom_id; an error in its action becomes a
+    brief ephemeral reply. Subclasses give the real template, `from_custom_id` and `pressed`
+    (this base's template matches nothing and is never registered)."""
+
+    def __init__(
+        self,
+        custom_id: str,
+        *,
+        label: str | None = None,
+        emoji: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        disabled: bool = False,
+    ) -> None:
+        button = discord.ui.Button[Any](
+            style=style, label=label, emoji=emoji, disabled=disabled, custom_id=custom_id
+        )
+        super().__init__(button)
+
+    async def pressed(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.pressed(interaction)
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+
+class FeedbackButton(RoutedButton, template=r"kb:fb:(?P<vote>up|down):(?P<id>[0-9]{1,19})"):
     """👍 or 👎 on one answer; stored (or changed) per user."""
 
     def __init__(self, answer_id: int, vote: Vote) -> None:
         self.answer_id = answer_id
         self.vote = vote
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary,
-                emoji="👍" if vote == "up" else "👎",
-                custom_id=f"kb:fb:{vote}:{answer_id}",
-            )
-        )
+        super().__init__(f"kb:fb:{vote}:{answer_id}", emoji="👍" if vote == "up" else "👎")
 
     @classmethod
     async def from_custom_id(
@@ -53,42 +84,24 @@ class FeedbackButton(
     ) -> FeedbackButton:
         return cls(int(match["id"]), "up" if match["vote"] == "up" else "down")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await _service(interaction).feedback(
-                self.answer_id, str(interaction.user.id), self.vote
-            )
-            if self.vote == "down":  # the vote is kept; a reason is optional, asked after
-                view = discord.ui.View(timeout=None)
-                view.add_item(ReasonButton(self.answer_id))
-                view.stop()  # routed by custom_id: nothing to store or time out
-                await interaction.response.send_message(
-                    THANKS[self.vote], view=view, ephemeral=True
-                )
-            else:
-                await send_ephemeral(interaction, THANKS[self.vote])
-        except Exception as exc:
-            await reply_error(interaction, exc)
+    async def pressed(self, interaction: discord.Interaction) -> None:
+        await service_of(interaction).feedback(self.answer_id, str(interaction.user.id), self.vote)
+        if self.vote == "down":  # the vote is kept; a reason is optional, asked after
+            view = buttons(ReasonButton(self.answer_id))
+            await interaction.response.send_message(THANKS[self.vote], view=view, ephemeral=True)
+        else:
+            await send_ephemeral(interaction, THANKS[self.vote])
 
 
 REASON_FIELD = "reason"
 
 
-class ReasonButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"kb:fbr:(?P<id>[0-9]{1,19})",
-):
+class ReasonButton(RoutedButton, template=r"kb:fbr:(?P<id>[0-9]{1,19})"):
     """After a 👎: open a form for an optional reason, which the admins see in /kb gaps."""
 
     def __init__(self, answer_id: int) -> None:
         self.answer_id = answer_id
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary,
-                label="Tell us why (optional)",
-                custom_id=f"kb:fbr:{answer_id}",
-            )
-        )
+        super().__init__(f"kb:fbr:{answer_id}", label="Tell us why (optional)")
 
     @classmethod
     async def from_custom_id(
@@ -100,11 +113,8 @@ class ReasonButton(
     ) -> ReasonButton:
         return cls(int(match["id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await interaction.response.send_modal(reason_modal(self.answer_id))
-        except Exception as exc:
-            await reply_error(interaction, exc)
+    async def pressed(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(reason_modal(self.answer_id))
 
 
 def reason_modal(answer_id: int) -> discord.ui.Modal:
@@ -156,7 +166,7 @@ async def on_reason_submitted(interaction: discord.Interaction) -> None:
         return
     try:
         reason = _submitted_value(list(data.get("components", [])), REASON_FIELD)
-        await _service(interaction).feedback(
+        await service_of(interaction).feedback(
             int(match["id"]), str(interaction.user.id), "down", reason or None
         )
         await send_ephemeral(interaction, "Thanks — the admins will see your reason.")
@@ -164,22 +174,12 @@ async def on_reason_submitted(interaction: discord.Interaction) -> None:
         await reply_error(interaction, exc)
 
 
-class WhyButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"kb:why:(?P<id>[0-9]{1,19})",
-):
+class WhyButton(RoutedButton, template=r"kb:why:(?P<id>[0-9]{1,19})"):
     """Show, privately, the passages behind an answer with their scores and matched terms."""
 
     def __init__(self, answer_id: int) -> None:
         self.answer_id = answer_id
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary,
-                label="Why this answer?",
-                emoji="🔎",
-                custom_id=f"kb:why:{answer_id}",
-            )
-        )
+        super().__init__(f"kb:why:{answer_id}", label="Why this answer?", emoji="🔎")
 
     @classmethod
     async def from_custom_id(
@@ -191,12 +191,9 @@ class WhyButton(
     ) -> WhyButton:
         return cls(int(match["id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            answer = await _service(interaction).answer(self.answer_id)
-            await send_ephemeral(interaction, embed=why_embed(answer))
-        except Exception as exc:
-            await reply_error(interaction, exc)
+    async def pressed(self, interaction: discord.Interaction) -> None:
+        answer = await service_of(interaction).answer(self.answer_id)
+        await send_ephemeral(interaction, embed=why_embed(answer))
 
 
 def answer_view(answer_id: int | None) -> discord.ui.View:

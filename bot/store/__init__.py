@@ -1,5 +1,6 @@
-"""The SQLite adapter: answers, citations, feedback, knowledge snapshots and reload history."""
+"""The store adapter: SQLite (default) or PostgreSQL behind one interface, chosen by URL."""
 
-from bot.store.database import Store
+from bot.store.base import AskedBy, KnowledgeState, Store, StoreStats
+from bot.store.target import DbTarget
 
-__all__ = ["Store"]
+__all__ = ["AskedBy", "DbTarget", "KnowledgeState", "Store", "StoreStats"]

@@ -1,4 +1,4 @@
-"""Answers, citations, feedback, the knowledge snapshot and reloads in one SQLite file."""
+"""The SQLite backend: answers, citations, feedback, knowledge and reloads in one file (WAL)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import asyncio
 import json
 import sqlite3
 import tempfile
+import time
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
-from pydantic import BaseModel
 
 from bot.core.answering.answers import Answer, Citation, Evidence, Turn
 from bot.core.answering.gaps import GapQuestion
@@ -20,18 +21,14 @@ from bot.core.articles.diff import KnowledgeDiff, Snapshot
 from bot.core.articles.models import Article, KnowledgeBase
 from bot.core.requests import AskedBy
 from bot.errors import StoreError
+from bot.store.base import KnowledgeState, Store, StoreStats
 from bot.store.migrations import SCHEMA_VERSION, SchemaTooNew, migrate
+from bot.store.target import DbTarget
+
+__all__ = ["AskedBy", "SqliteStore", "StoreStats"]
 
 BUSY_TIMEOUT_MS = 5_000
-
-
-class StoreStats(BaseModel):
-    answers: int
-    abstained: int
-    feedback_up: int
-    feedback_down: int
-    last_reload_at: str | None = None
-    last_reload_outcome: str | None = None
+T = TypeVar("T")
 
 
 def _probe(path: Path) -> None:
@@ -48,55 +45,114 @@ def _probe(path: Path) -> None:
     except OSError as exc:
         reason = f"cannot create files in {path.parent} ({exc.strerror})"
         raise StoreError(f"cannot use database {path}: {reason}") from None
-    try:
+
+    def read_version() -> int:
         with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
-            found = db.execute("PRAGMA user_version").fetchone()[0]
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    try:
+        found = _patiently(read_version)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot use database {path}: {exc}") from None
     if found > SCHEMA_VERSION:
         raise StoreError(f"database {path}: {SchemaTooNew(found)}; upgrade the bot")
 
 
+def _patiently(step: Callable[[], T]) -> T:
+    """Run `step`, again while another process holds a lock SQLite does not wait for itself
+    (switching to WAL, or the WAL index being set up by a process starting at the same
+    moment answer "locked" at once), for up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not _is_lock(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
+
+
+def _is_lock(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+async def _transaction_patiently(step: Callable[[], Awaitable[T]], db: aiosqlite.Connection) -> T:
+    """Run a write transaction, again while SQLite answers "locked" without waiting: a read
+    of this connection still open when the write began holds a snapshot that another
+    process's commit made stale (SQLITE_BUSY_SNAPSHOT), which the busy timeout never waits
+    out. Each failed attempt is rolled back whole, so a retry cannot store anything twice."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return await step()
+        except sqlite3.OperationalError as exc:
+            await db.rollback()
+            if not _is_lock(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.02)
+
+
 def _prepare(path: Path) -> None:
     """Open synchronously once: refuse a corrupt or newer file, then migrate."""
     _probe(path)
     try:
-        with sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000) as db:
-            ok = db.execute("PRAGMA quick_check").fetchone()[0]
-            if ok != "ok":
-                raise StoreError(f"database {path} is damaged ({ok}); restore a backup or move it")
-            found = db.execute("PRAGMA user_version").fetchone()[0]
-            if found > SCHEMA_VERSION:  # before switching to WAL: a refused file stays untouched
-                raise SchemaTooNew(found)
-            db.execute("PRAGMA journal_mode=WAL")
-            migrate(db)
-        db.close()
+        _patiently(lambda: _check_and_migrate(path))
     except SchemaTooNew as exc:
         raise StoreError(f"database {path}: {exc}; upgrade the bot") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot use database {path}: {exc}") from None
 
 
-class Store:
-    """One connection (one writer); every write is a short transaction committed at once."""
+def _check_and_migrate(path: Path) -> None:
+    """Refuse a damaged or newer file, switch to WAL, apply the missing migrations."""
+    with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
+        ok = db.execute("PRAGMA quick_check").fetchone()[0]
+        if ok != "ok":
+            raise StoreError(f"database {path} is damaged ({ok}); restore a backup or move it")
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:  # before switching to WAL: a refused file stays untouched
+            raise SchemaTooNew(found)
+        db.execute("PRAGMA journal_mode=WAL")
+        migrate(db)
+
+
+def changed_articles(stored: dict[str, str], kb: KnowledgeBase) -> tuple[list[str], list[Article]]:
+    """Article ids to delete (gone or changed) and articles to insert (new or changed)."""
+    new = {a.id: a for a in kb.articles}
+    stale = [aid for aid, h in stored.items() if aid not in new or new[aid].content_hash != h]
+    fresh = [a for a in kb.articles if stored.get(a.id) != a.content_hash]
+    return stale, fresh
+
+
+class SqliteStore(Store):
+    """One connection (one writer); every write is a short transaction committed at once.
+
+    Several processes may share the file: writes that read first take the write lock up
+    front (BEGIN IMMEDIATE), so a reader never has to upgrade and fail with "locked".
+    """
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        self.target = DbTarget(backend="sqlite", path=path)
         # One write transaction at a time: coroutines share the connection, and interleaved
         # statements would commit (or roll back) each other's halves (SQLITE_MISUSE seen
         # with 200 concurrent asks and a reload's sync).
         self._writing = asyncio.Lock()
 
     @staticmethod
-    async def probe(path: Path) -> None:
+    async def probe_file(target: DbTarget) -> None:
         """StoreError now if the database cannot be opened at all (milliseconds): the slow
         integrity check of `open` can then run alongside other start-up work."""
-        await asyncio.to_thread(_probe, path)
+        assert target.path is not None
+        await asyncio.to_thread(_probe, target.path)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def connect(cls, target: DbTarget) -> SqliteStore:
         """Open (creating or migrating) the database; StoreError if it cannot be used."""
+        assert target.path is not None
+        path = target.path
         await asyncio.to_thread(_prepare, path)
         try:
             db = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -113,80 +169,79 @@ class Store:
     async def close(self) -> None:
         await self._db.close()
 
-    async def __aenter__(self) -> Store:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def _write(self, sql: str, params: Any = ()) -> int:
+        async def step() -> int:
+            cursor = await self._db.execute(sql, params)
+            await self._db.commit()
+            return cursor.lastrowid or 0
+
         async with self._writing:
             try:
-                cursor = await self._db.execute(sql, params)
-                await self._db.commit()
+                return await _transaction_patiently(step, self._db)
             except sqlite3.Error as exc:
                 await self._db.rollback()
                 raise StoreError(f"could not save to the database ({exc})") from None
-            return cursor.lastrowid or 0
 
     # --- answers -------------------------------------------------------------
 
     async def save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
         """Store an answer and its citations in one transaction; return its id."""
         async with self._writing:
-            return await self._save_answer(answer, asked_by)
+            try:
+                return await _transaction_patiently(
+                    lambda: self._save_answer(answer, asked_by), self._db
+                )
+            except sqlite3.Error as exc:
+                await self._db.rollback()
+                raise StoreError(f"could not save the answer ({exc})") from None
 
     async def _save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
-        try:
-            cursor = await self._db.execute(
-                """INSERT INTO answers (question, answer, abstained, reason, query_terms,
-                   context_terms, carried_terms, evidence, source, user_id, channel_id,
-                   guild_id, conversation_id, index_version, latency_ms)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        cursor = await self._db.execute(
+            """INSERT INTO answers (question, answer, abstained, reason, query_terms,
+               context_terms, carried_terms, evidence, source, user_id, channel_id,
+               guild_id, conversation_id, index_version, latency_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                answer.question,
+                answer.answer,
+                int(answer.abstained),
+                answer.reason,
+                json.dumps(answer.query_terms),
+                json.dumps(answer.context_terms),
+                json.dumps(answer.carried_terms),
+                json.dumps([e.model_dump() for e in answer.evidence]),
+                asked_by.source,
+                asked_by.user_id,
+                asked_by.channel_id,
+                asked_by.guild_id,
+                asked_by.conversation_id,
+                answer.index_version,
+                answer.latency_ms,
+            ),
+        )
+        answer_id = cursor.lastrowid
+        await self._db.executemany(
+            """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
+               quote, start, "end", score, passage_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
                 (
-                    answer.question,
-                    answer.answer,
-                    int(answer.abstained),
-                    answer.reason,
-                    json.dumps(answer.query_terms),
-                    json.dumps(answer.context_terms),
-                    json.dumps(answer.carried_terms),
-                    json.dumps([e.model_dump() for e in answer.evidence]),
-                    asked_by.source,
-                    asked_by.user_id,
-                    asked_by.channel_id,
-                    asked_by.guild_id,
-                    asked_by.conversation_id,
-                    answer.index_version,
-                    answer.latency_ms,
-                ),
-            )
-            answer_id = cursor.lastrowid
-            await self._db.executemany(
-                """INSERT INTO citations (answer_id, n, article_id, title, url, passage_id,
-                   quote, start, "end", score, passage_hash)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    (
-                        answer_id,
-                        c.n,
-                        c.article_id,
-                        c.title,
-                        c.url,
-                        c.passage_id,
-                        c.quote,
-                        c.start,
-                        c.end,
-                        c.score,
-                        c.passage_hash,
-                    )
-                    for c in answer.citations
-                ],
-            )
-            await self._db.commit()
-        except sqlite3.Error as exc:
-            await self._db.rollback()
-            raise StoreError(f"could not save the answer ({exc})") from None
+                    answer_id,
+                    c.n,
+                    c.article_id,
+                    c.title,
+                    c.url,
+                    c.passage_id,
+                    c.quote,
+                    c.start,
+                    c.end,
+                    c.score,
+                    c.passage_hash,
+                )
+                for c in answer.citations
+            ],
+        )
+        await self._db.commit()
         assert answer_id is not None
         return answer_id
 
@@ -268,21 +323,28 @@ class Store:
                 passages = {r[0]: r[1] for r in await cur.fetchall()}
         return Snapshot(articles=articles, passages=passages)
 
-    async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot) -> None:
-        """Make the articles/passages tables match `kb`, touching only what changed."""
-        new = {a.id: a for a in kb.articles}
-        stale = [
-            aid for aid, h in old.articles.items() if aid not in new or new[aid].content_hash != h
-        ]
-        fresh = [a for a in kb.articles if old.articles.get(a.id) != a.content_hash]
+    async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot | None = None) -> None:
         async with self._writing:
+            try:
+                async with self._db.execute("SELECT id, content_hash FROM articles") as cur:
+                    planned = changed_articles({r[0]: r[1] for r in await cur.fetchall()}, kb)
+                if planned == ([], []):  # nothing to write: no write lock taken
+                    return
+                await self._db.execute("BEGIN IMMEDIATE")
+                async with self._db.execute("SELECT id, content_hash FROM articles") as cur:
+                    stored = {r[0]: r[1] for r in await cur.fetchall()}
+            except sqlite3.Error as exc:
+                await self._db.rollback()
+                raise StoreError(f"could not save the knowledge base snapshot ({exc})") from None
+            stale, fresh = changed_articles(stored, kb)
             await self._sync(stale, fresh)
 
     async def _sync(self, stale: list[str], fresh: list[Article]) -> None:
         try:
             await self._db.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in stale])
             await self._db.executemany(
-                "INSERT INTO articles (id, title, url, content_hash) VALUES (?, ?, ?, ?)",
+                """INSERT OR REPLACE INTO articles (id, title, url, content_hash)
+                   VALUES (?, ?, ?, ?)""",
                 [(a.id, a.title, a.url, a.content_hash) for a in fresh],
             )
             await self._db.executemany(
@@ -353,12 +415,58 @@ class Store:
             last_reload_outcome=last[1] if last else None,
         )
 
+    # --- one knowledge version across processes --------------------------------
+
+    async def publish_version(self, version: str, origin: str) -> bool:
+        async with self._writing:
+            try:
+                for lock in ("", "BEGIN IMMEDIATE"):  # read first; lock only to write
+                    if lock:
+                        await self._db.execute(lock)
+                    async with self._db.execute(
+                        "SELECT version FROM knowledge_state WHERE id = 1"
+                    ) as cur:
+                        row = await cur.fetchone()
+                    if row is not None and row[0] == version:
+                        await self._db.rollback()
+                        return False
+                await self._db.execute(
+                    """INSERT INTO knowledge_state (id, version, generation, origin)
+                       VALUES (1, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET
+                       version = excluded.version, generation = generation + 1,
+                       origin = excluded.origin,
+                       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')""",
+                    (version, origin),
+                )
+                await self._db.commit()
+            except sqlite3.Error as exc:
+                await self._db.rollback()
+                raise StoreError(f"could not record the knowledge version ({exc})") from None
+            return True
+
+    async def published_version(self) -> KnowledgeState | None:
+        try:
+            async with self._db.execute(
+                "SELECT version, generation, origin, updated_at FROM knowledge_state WHERE id = 1"
+            ) as cur:
+                row = await cur.fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not read the knowledge version ({exc})") from None
+        return KnowledgeState(**dict(row)) if row else None
+
+    async def integrity(self) -> list[str]:
+        async with self._db.execute("PRAGMA integrity_check") as cur:
+            problems = [r[0] for r in await cur.fetchall() if r[0] != "ok"]
+        async with self._db.execute("PRAGMA foreign_key_check") as cur:
+            problems += [f"{r[0]} row {r[1]}: missing {r[2]}" for r in await cur.fetchall()]
+        return problems
+
     # --- admin loop: gaps and feedback reasons -----------------------------------------
     # Plain SQL the PostgreSQL store mirrors: answers abstained on or rated 👎 since a time.
 
     async def gap_questions(self, *, since: datetime | None, limit: int) -> list[GapQuestion]:
         """The newest `limit` questions abstained on or rated 👎 (asked at or after `since`)."""
-        since_text = _timestamp(since) if since else ""
+        since_text = timestamp_text(since) if since else ""
         async with self._db.execute(
             """SELECT a.id, a.question, a.query_terms, a.evidence, a.abstained, a.created_at,
                       (SELECT count(*) FROM feedback f
@@ -388,7 +496,7 @@ class Store:
                 answer_id=r["id"],
                 question=r["question"],
                 terms=json.loads(r["query_terms"]),
-                asked_at=_parse_timestamp(r["created_at"]),
+                asked_at=parse_timestamp(r["created_at"]),
                 abstained=bool(r["abstained"]),
                 downvotes=r["downvotes"],
                 reasons=reasons.get(r["id"], []),
@@ -398,10 +506,10 @@ class Store:
         ]
 
 
-def _timestamp(moment: datetime) -> str:
+def timestamp_text(moment: datetime) -> str:
     """The text form of `created_at` columns (UTC, ISO 8601, milliseconds, `Z`)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _parse_timestamp(text: str) -> datetime:
+def parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -340,3 +340,13 @@ def test_chat_json_says_what_a_follow_up_was_read_as(paths: list[str]) -> None:
     assert "resolved" not in first
     assert second["resolved"] == "What is Nikol Pashinyan's full name?"
     assert not second["abstained"] and "Nikol Pashinyan" in second["answer"]
+
+
+def test_chat_text_says_what_a_follow_up_was_read_as_with_its_capitals(paths: list[str]) -> None:
+    """The text line saying how a follow-up was read quotes the reading as written: names
+    keep their capitals (only the line's first letter is raised)."""
+    done = run_cli(
+        ["chat", *paths], stdin="Who is Armenia's prime minister?\nWhat is his full name?\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(Read as “What is Nikol Pashinyan's full name?”)" in done.stdout

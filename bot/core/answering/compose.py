@@ -118,6 +118,10 @@ class _Scored:
     score: float
 
 
+def _overlap(a: _Scored, b: _Scored) -> bool:
+    return a.candidate is b.candidate and a.start < b.end and b.start < a.end
+
+
 class Composer:
     """Pick the sentences that answer a question; abstain when the evidence is too weak."""
 
@@ -258,6 +262,8 @@ class Composer:
         for extra in scored[1:]:
             if len(chosen) >= tuning.max_sentences:
                 break
+            if any(_overlap(extra, c) for c in chosen):
+                continue  # e.g. the antecedent already quoted with the best sentence
             gain = self.coverage(terms, extra.terms - covered_terms)
             extra_len = len(one_line(self._sentence(extra))) + 5
             if (

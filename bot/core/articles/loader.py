@@ -23,8 +23,10 @@ MAX_PASSAGE_CHARS = 1500
 TARGET_PIECE_CHARS = 1000
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+# Used with .match(text, pos) at the text's start or just after a BOM (so no `\A`, which
+# would only match at index 0).
 _FRONT_MATTER = re.compile(
-    r"\A---[ \t]*\r?\n(?:(.*?)\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL
+    r"---[ \t]*\r?\n(?:(.*?)\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL
 )
 _FRONT_MATTER_OPEN = re.compile(r"---[ \t]*(?:\r?\n|\Z)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 
-# Custom emoji <:name:id>, mentions <@id> <@!id> <@&id> <#id>, timestamps <t:…>, links.
-_MARKUP = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|<t:\d+(?::\w)?>|https?://\S+")
+# Custom emoji <:name:id>, mentions <@id> <@!id> <@&id> <#id>, @everyone/@here pings,
+# timestamps <t:…>, links.
+_MARKUP = re.compile(
+    r"<a?:\w+:\d+>|<[@#][!&]?\d+>|(?<!\w)@(?:everyone|here)\b|<t:\d+(?::\w)?>|https?://\S+",
+    re.IGNORECASE,
+)
 # Emphasis, code, spoiler and quote marks, kept as plain text.
 _FORMATTING = re.compile(r"\*\*|__|~~|\|\||`+|^>+\s?", re.MULTILINE)
 # Greetings, politeness and chat reactions around a question.

@@ -11,11 +11,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_ui.admin_views import RemoveButton, article_key, buttons, gaps_page
+from bot.discord_ui.admin_views import RemoveButton, article_key, gaps_page
 from bot.discord_ui.attachments import download
 from bot.discord_ui.permissions import admin_only
 from bot.discord_ui.render import reload_embed, safe, status_embed, trim
 from bot.discord_ui.render_admin import version_choice, versions_embed
+from bot.discord_ui.views import buttons
 from bot.errors import QuestionError
 from bot.service import parse_since
 
@@ -52,7 +53,8 @@ class Admin(commands.Cog):
     async def status(self, interaction: discord.Interaction) -> None:
         """Show the knowledge base's status: articles, passages, index version, answers."""
         status = await self.bot.service.status()
-        await interaction.response.send_message(embed=status_embed(status), ephemeral=True)
+        embed = status_embed(status, shards=self.bot.shard_summary())
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @kb.command(name="gaps")
     @app_commands.describe(since="only questions asked in this window, like 7d, 24h or 2w")

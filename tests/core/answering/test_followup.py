@@ -57,3 +57,16 @@ def test_full_name_follow_up_is_answered_with_its_reading() -> None:
     assert not second.abstained
     assert "Nikol Pashinyan" in second.answer
     assert second.resolved == "What is Nikol Pashinyan's full name?"
+
+
+def test_a_chain_of_turns_with_no_words_of_their_own_stays_answered() -> None:
+    """ "Tell me more" after "Why?" reads as "Why?", which has no words of its own either: it
+    is answered from the conversation's terms, not abstained on as "no searchable words"."""
+    engine = Engine(load_knowledge(KNOWLEDGE))
+    first = engine.answer("When did Turkey receive its first S-400 shipment?")
+    why = engine.answer("Why?", first.as_turn())
+    more = engine.answer("Tell me more", why.as_turn())
+    assert not why.abstained
+    assert not more.abstained, more.reason
+    assert "S-400" in more.answer and more.citations
+    assert more.carried_terms

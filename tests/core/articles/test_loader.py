@@ -172,6 +172,18 @@ def test_crlf_and_bom_keep_offsets_exact() -> None:
     assert [text[p.start : p.end] for p in article.passages] == ["First para.", "Second para."]
 
 
+def test_front_matter_after_a_byte_order_mark_is_read() -> None:
+    """A file saved "UTF-8 with BOM" (Windows editors) keeps its front matter: title and url
+    come from it, and offsets still point into the text (it was refused as "no closing ---")."""
+    text = (
+        "\ufeff---\r\ntitle: Größe Überblick\r\nurl: https://example.org/x\r\n---\r\n\r\nBody.\r\n"
+    )
+    article = parse_article("a.md", text)
+    assert article.title == "Größe Überblick"
+    assert article.url == "https://example.org/x"
+    assert [text[p.start : p.end] for p in article.passages] == ["Body."]
+
+
 def test_markdown_heading_title_is_cleaned() -> None:
     """A Markdown `# Heading` first line becomes a plain title."""
     assert parse_article("a.md", "# The Heading\n\nBody.").title == "The Heading"

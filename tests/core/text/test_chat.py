@@ -17,6 +17,15 @@ def test_markup_and_filler_are_removed() -> None:
     assert plain_question("**Who** is <@123456> <:pepe:998877> in charge?") == "Who is in charge?"
 
 
+def test_everyone_and_here_pings_are_markup_too() -> None:
+    """ "@everyone" and "@here" are Discord pings, not words of the question: a question that
+    starts with one asks what it asks without it (else "everyone" became a key term the
+    articles lack and the bot abstained)."""
+    assert plain_question("@everyone what is the INGV?") == "what is the INGV?"
+    assert plain_question("@here @EVERYONE who won?") == "who won?"
+    assert plain_question("is everyone safe?") == "is everyone safe?"  # a word, not a ping
+
+
 def test_a_question_made_only_of_filler_is_left_as_typed() -> None:
     assert plain_question("Tell me more") == "Tell me more"
 

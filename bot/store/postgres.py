@@ -1,0 +1,601 @@
+"""The PostgreSQL backend (asyncpg pool): the same tables and migrations as SQLite.
+
+Several bot processes share one database. Schema migrations and knowledge syncs take a
+transaction-scoped advisory lock, so processes starting together apply them once. A reload
+publishes the knowledge version in `knowledge_state` and NOTIFYs the other processes.
+
+While the server is down every call raises StoreError("storage unavailable, try again") and
+the log gets one line (and one more when it is back), never a traceback per question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+
+from bot.core.answering.answers import Answer, Citation, Evidence, Turn
+from bot.core.answering.gaps import GapQuestion
+from bot.core.articles.diff import KnowledgeDiff, Snapshot
+from bot.core.articles.models import KnowledgeBase
+from bot.core.requests import AskedBy
+from bot.errors import ConfigError, StoreError
+from bot.store.base import UNAVAILABLE, KnowledgeState, Store, StoreStats
+from bot.store.database import changed_articles, parse_timestamp, timestamp_text
+from bot.store.migrations import MIGRATIONS, POSTGRES, SCHEMA_VERSION, SchemaTooNew
+from bot.store.target import DbTarget, redact_url
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHANNEL = "bot_knowledge_version"
+LOCK_MIGRATE, LOCK_SYNC = 0x6B62_0001, 0x6B62_0002  # advisory lock keys ("kb" 1, 2)
+CONNECT_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 30.0
+NOW = POSTGRES.now
+
+SAVE_ANSWER = """
+WITH saved AS (
+    INSERT INTO answers (question, answer, abstained, reason, query_terms, context_terms,
+        evidence, source, user_id, channel_id, guild_id, conversation_id, index_version,
+        latency_ms, carried_terms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $25)
+    RETURNING id
+), cited AS (
+    INSERT INTO citations (answer_id, n, article_id, title, url, passage_id, quote, start,
+        "end", score, passage_hash)
+    SELECT saved.id, c.* FROM saved, unnest($15::int[], $16::text[], $17::text[], $18::text[],
+        $19::text[], $20::text[], $21::int[], $22::int[], $23::float8[], $24::text[]) AS c
+)
+SELECT id FROM saved
+"""
+
+# A connection that died while the server was down can fail on next use with
+# InternalClientError ("cannot switch to state 15", asyncpg#784), not only with the
+# usual connection errors.
+_GONE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class _OneLine(logging.Filter):
+    """asyncpg's pool logs a traceback at WARNING each time it cannot restore its floor of
+    connections while the server is down: keep the line, drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_OneLine())
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Errors raised before a statement left this process (safe to retry a write): no
+    connection could be made, the pool knew it closed, or asyncpg#784's state error."""
+    if isinstance(exc, OSError | asyncpg.InternalClientError):
+        return True
+    return isinstance(exc, asyncpg.InterfaceError) and "is closed" in str(exc)
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool release without the default reset query (a round trip per call): these
+    connections never LISTEN, SET, hold cursors or session locks (only xact locks)."""
+
+
+@contextlib.asynccontextmanager
+async def _readable_login_errors(target: DbTarget) -> AsyncIterator[None]:
+    """Start-up failures as one line naming the database, its password masked."""
+    where = target.describe()
+    try:
+        yield
+    except SchemaTooNew as exc:
+        raise StoreError(f"database {where}: {exc}; upgrade the bot") from None
+    except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
+        raise ConfigError(
+            f"PostgreSQL refused the login for {where} (check the user and password in BOT_DB_URL)"
+        ) from None
+    except asyncpg.InvalidCatalogNameError:
+        raise ConfigError(f"PostgreSQL database in {where} does not exist") from None
+    except (asyncpg.ClientConfigurationError, ValueError) as exc:
+        reason = _reason(exc, target.password)
+        raise ConfigError(f"invalid PostgreSQL URL {where}: {reason}") from None
+    except (*_GONE, asyncpg.PostgresError) as exc:
+        reason = _reason(exc, target.password)
+        raise ConfigError(f"cannot use PostgreSQL at {where}: {reason}") from None
+
+
+def _reason(exc: BaseException, password: str | None) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = redact_url(text)
+    return text.replace(password, "***") if password else text
+
+
+class PostgresStore(Store):
+    """A pool of connections; every write is one transaction committed before it returns."""
+
+    poll_interval = 1.0  # NOTIFY wakes followers at once; polling only covers a lost listener
+
+    def __init__(self, pool: asyncpg.Pool, target: DbTarget) -> None:
+        self._pool = pool
+        self.target = target
+        self._down = False
+        self._listener: asyncio.Task[None] | None = None
+        self._listen_conn: asyncpg.Connection | None = None
+
+    @staticmethod
+    async def check_login(target: DbTarget) -> None:
+        """Connect once and leave: the login fails here, in one line, before slow work."""
+        async with _readable_login_errors(target):
+            conn = await asyncpg.connect(target.dsn, timeout=CONNECT_TIMEOUT_S)
+            await conn.close()
+
+    @classmethod
+    async def connect(cls, target: DbTarget, *, pool_size: int = 10) -> PostgresStore:
+        """Connect, check the login and migrate; one readable ConfigError if that fails."""
+        async with _readable_login_errors(target):
+            # min_size=0: no background "floor" reconnects (a traceback each) while down;
+            # connections are opened on demand and kept while in use.
+            pool = await asyncpg.create_pool(
+                target.dsn,
+                min_size=0,
+                max_size=pool_size,
+                timeout=CONNECT_TIMEOUT_S,
+                command_timeout=COMMAND_TIMEOUT_S,
+                max_inactive_connection_lifetime=60.0,
+                reset=_keep_session,
+            )
+            try:
+                async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+                    await _migrate(conn)
+            except BaseException:
+                pool.terminate()
+                raise
+        return cls(pool, target)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        if self._listen_conn is not None and not self._listen_conn.is_closed():
+            self._listen_conn.terminate()
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=5)
+        except (TimeoutError, *_GONE):
+            self._pool.terminate()
+
+    # --- running statements ------------------------------------------------------------
+
+    async def _run(
+        self,
+        work: Callable[[asyncpg.Connection], Awaitable[T]],
+        *,
+        write: bool,
+        what: str,
+        transaction: bool = False,
+    ) -> T:
+        """Run `work` on a pooled connection (in a transaction when asked: several writes).
+
+        A dead pooled connection is replaced and the call retried once, unless it was a
+        write that may have reached the server: then the caller gets the short error and
+        nothing is shown as stored that might not be.
+        """
+        last: BaseException | None = None
+        for _attempt in range(2):
+            try:
+                async with self._pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
+                    if transaction:
+                        async with conn.transaction():
+                            result = await work(conn)
+                    else:
+                        result = await work(conn)
+                self._back_up()
+                return result
+            except _GONE as exc:
+                last = exc
+                # every idle connection predates the outage: replace them all, not one a call
+                await self._pool.expire_connections()
+                if write and not _never_sent(exc):
+                    break
+            except asyncpg.PostgresError as exc:
+                raise StoreError(
+                    f"could not {what} ({_reason(exc, self.target.password)})"
+                ) from None
+        assert last is not None
+        self._went_down(last)
+        raise StoreError(UNAVAILABLE)
+
+    def _went_down(self, exc: BaseException) -> None:
+        if not self._down:
+            self._down = True
+            log.warning(
+                "PostgreSQL unavailable (%s); requests get %r until it is back",
+                _reason(exc, self.target.password),
+                UNAVAILABLE,
+            )
+
+    def _back_up(self) -> None:
+        if self._down:
+            self._down = False
+            log.warning("PostgreSQL reachable again")
+
+    # --- answers -------------------------------------------------------------
+
+    async def save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
+        # One statement (atomic on its own): the answer and its citations in one round trip.
+        cites = answer.citations
+        args = (
+            answer.question,
+            answer.answer,
+            int(answer.abstained),
+            answer.reason,
+            json.dumps(answer.query_terms),
+            json.dumps(answer.context_terms),
+            json.dumps([e.model_dump() for e in answer.evidence]),
+            asked_by.source,
+            asked_by.user_id,
+            asked_by.channel_id,
+            asked_by.guild_id,
+            asked_by.conversation_id,
+            answer.index_version,
+            answer.latency_ms,
+            [c.n for c in cites],
+            [c.article_id for c in cites],
+            [c.title for c in cites],
+            [c.url for c in cites],
+            [c.passage_id for c in cites],
+            [c.quote for c in cites],
+            [c.start for c in cites],
+            [c.end for c in cites],
+            [c.score for c in cites],
+            [c.passage_hash for c in cites],
+            json.dumps(answer.carried_terms),
+        )
+
+        async def work(conn: asyncpg.Connection) -> int:
+            return int(await conn.fetchval(SAVE_ANSWER, *args))
+
+        return await self._run(work, write=True, what="save the answer")
+
+    async def _answer_where(self, sql: str, *args: Any) -> Answer | None:
+        async def work(conn: asyncpg.Connection) -> Answer | None:
+            row = await conn.fetchrow(sql, *args)
+            if row is None:
+                return None
+            cites = await conn.fetch(
+                "SELECT * FROM citations WHERE answer_id = $1 ORDER BY n", row["id"]
+            )
+            return Answer(
+                question=row["question"],
+                answer=row["answer"],
+                abstained=bool(row["abstained"]),
+                reason=row["reason"],
+                citations=[Citation(**dict(c)) for c in cites],
+                evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
+                query_terms=json.loads(row["query_terms"]),
+                context_terms=json.loads(row["context_terms"]),
+                carried_terms=json.loads(row["carried_terms"]),
+                index_version=row["index_version"],
+                answer_id=row["id"],
+                latency_ms=row["latency_ms"],
+            )
+
+        return await self._run(work, write=False, what="read the answer")
+
+    async def answer(self, answer_id: int) -> Answer | None:
+        return await self._answer_where("SELECT * FROM answers WHERE id = $1", answer_id)
+
+    async def latest_answer(self, *, channel_id: str | None) -> Answer | None:
+        return await self._answer_where(
+            """SELECT * FROM answers WHERE channel_id IS NOT DISTINCT FROM $1::text
+               ORDER BY id DESC LIMIT 1""",
+            channel_id,
+        )
+
+    async def last_turn(self, conversation_id: str) -> Turn | None:
+        async def work(conn: asyncpg.Connection) -> Turn | None:
+            row = await conn.fetchrow(
+                """SELECT question, answer, context_terms FROM answers
+                   WHERE conversation_id = $1 AND abstained = 0 ORDER BY id DESC LIMIT 1""",
+                conversation_id,
+            )
+            if row is None:
+                return None
+            return Turn(
+                question=row["question"],
+                answer=row["answer"],
+                context_terms=json.loads(row["context_terms"]),
+            )
+
+        return await self._run(work, write=False, what="read the conversation")
+
+    async def add_feedback(
+        self, answer_id: int, user_id: str, value: int, reason: str | None = None
+    ) -> None:
+        if value not in (-1, 1):
+            raise ValueError("feedback is +1 or -1")
+
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                f"""INSERT INTO feedback (answer_id, user_id, value, reason)
+                   VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (answer_id, user_id) DO UPDATE SET value = excluded.value,
+                   reason = excluded.reason, created_at = {NOW}""",
+                answer_id,
+                user_id,
+                value,
+                reason,
+            )
+
+        await self._run(work, write=True, what="save the feedback")
+
+    # --- knowledge and reloads -------------------------------------------------
+
+    async def snapshot(self, *, with_passages: bool = True) -> Snapshot:
+        async def work(conn: asyncpg.Connection) -> Snapshot:
+            rows = await conn.fetch("SELECT id, content_hash FROM articles")
+            passages: dict[str, str] = {}
+            if with_passages:
+                passages = {
+                    r[0]: r[1] for r in await conn.fetch("SELECT id, article_id FROM passages")
+                }
+            return Snapshot(articles={r[0]: r[1] for r in rows}, passages=passages)
+
+        return await self._run(work, write=False, what="read the knowledge snapshot")
+
+    async def sync_knowledge(self, kb: KnowledgeBase, old: Snapshot | None = None) -> None:
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_SYNC)
+            stored = {r[0]: r[1] for r in await conn.fetch("SELECT id, content_hash FROM articles")}
+            stale, fresh = changed_articles(stored, kb)
+            if stale:
+                await conn.execute("DELETE FROM articles WHERE id = ANY($1::text[])", stale)
+            if fresh:
+                await conn.executemany(
+                    "INSERT INTO articles (id, title, url, content_hash) VALUES ($1, $2, $3, $4)",
+                    [(a.id, a.title, a.url, a.content_hash) for a in fresh],
+                )
+                await conn.executemany(
+                    """INSERT INTO passages (id, article_id, ordinal, text, start, "end",
+                       text_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                       ON CONFLICT (id) DO UPDATE SET article_id = excluded.article_id,
+                       ordinal = excluded.ordinal, text = excluded.text,
+                       start = excluded.start, "end" = excluded."end",
+                       text_hash = excluded.text_hash""",
+                    [
+                        (p.id, p.article_id, p.ordinal, p.text, p.start, p.end, p.text_hash)
+                        for a in fresh
+                        for p in a.passages
+                    ],
+                )
+
+        await self._run(work, write=True, what="save the knowledge base snapshot", transaction=True)
+
+    async def record_reload(
+        self,
+        *,
+        actor: str | None,
+        outcome: str,
+        message: str,
+        index_version: str | None,
+        articles: int | None,
+        passages: int | None,
+        diff: KnowledgeDiff | None,
+        problems: list[str],
+        duration_ms: float,
+        action: str = "reload",
+    ) -> int:
+        async def work(conn: asyncpg.Connection) -> int:
+            return int(
+                await conn.fetchval(
+                    """INSERT INTO reloads (actor, outcome, message, index_version, articles,
+                       passages, diff, problems, duration_ms, action)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+                    actor,
+                    outcome,
+                    message,
+                    index_version,
+                    articles,
+                    passages,
+                    diff.model_dump_json() if diff else "{}",
+                    json.dumps(problems),
+                    duration_ms,
+                    action,
+                )
+            )
+
+        return await self._run(work, write=True, what="record the reload")
+
+    async def stats(self) -> StoreStats:
+        async def work(conn: asyncpg.Connection) -> StoreStats:
+            answers = await conn.fetchrow(
+                "SELECT count(*), coalesce(sum(abstained), 0) FROM answers"
+            )
+            votes = await conn.fetchrow(
+                """SELECT count(*) FILTER (WHERE value = 1), count(*) FILTER (WHERE value = -1)
+                   FROM feedback"""
+            )
+            last = await conn.fetchrow(
+                "SELECT created_at, outcome FROM reloads ORDER BY id DESC LIMIT 1"
+            )
+            return StoreStats(
+                answers=answers[0],
+                abstained=answers[1],
+                feedback_up=votes[0],
+                feedback_down=votes[1],
+                last_reload_at=last[0] if last else None,
+                last_reload_outcome=last[1] if last else None,
+            )
+
+        return await self._run(work, write=False, what="read the statistics")
+
+    async def gap_questions(self, *, since: datetime | None, limit: int) -> list[GapQuestion]:
+        since_text = timestamp_text(since) if since else ""
+
+        async def work(conn: asyncpg.Connection) -> list[GapQuestion]:
+            rows = await conn.fetch(
+                """SELECT a.id, a.question, a.query_terms, a.evidence, a.abstained,
+                          a.created_at,
+                          (SELECT count(*) FROM feedback f
+                           WHERE f.answer_id = a.id AND f.value = -1) AS downvotes
+                   FROM answers a
+                   WHERE a.created_at >= $1
+                     AND (a.abstained = 1 OR EXISTS (SELECT 1 FROM feedback f
+                                                     WHERE f.answer_id = a.id AND f.value = -1))
+                   ORDER BY a.id DESC LIMIT $2""",
+                since_text,
+                limit,
+            )
+            rated = [r["id"] for r in rows if r["downvotes"]]
+            reasons: dict[int, list[str]] = {}
+            if rated:
+                for answer_id, reason in await conn.fetch(
+                    """SELECT answer_id, reason FROM feedback
+                       WHERE value = -1 AND reason IS NOT NULL AND answer_id = ANY($1::bigint[])
+                       ORDER BY created_at""",
+                    rated,
+                ):
+                    reasons.setdefault(answer_id, []).append(reason)
+            return [
+                GapQuestion(
+                    answer_id=r["id"],
+                    question=r["question"],
+                    terms=json.loads(r["query_terms"]),
+                    asked_at=parse_timestamp(r["created_at"]),
+                    abstained=bool(r["abstained"]),
+                    downvotes=r["downvotes"],
+                    reasons=reasons.get(r["id"], []),
+                    closest=[Evidence(**e) for e in json.loads(r["evidence"])][:3],
+                )
+                for r in rows
+            ]
+
+        return await self._run(work, write=False, what="read the gaps")
+
+    # --- one knowledge version across processes --------------------------------
+
+    async def publish_version(self, version: str, origin: str) -> bool:
+        async def work(conn: asyncpg.Connection) -> bool:
+            generation = await conn.fetchval(
+                f"""INSERT INTO knowledge_state (id, version, generation, origin)
+                   VALUES (1, $1, 1, $2) ON CONFLICT (id) DO UPDATE SET
+                   version = excluded.version, generation = knowledge_state.generation + 1,
+                   origin = excluded.origin, updated_at = {NOW}
+                   WHERE knowledge_state.version <> excluded.version
+                   RETURNING generation""",
+                version,
+                origin,
+            )
+            if generation is None:
+                return False
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, version)  # sent at commit
+            return True
+
+        return await self._run(
+            work, write=True, what="record the knowledge version", transaction=True
+        )
+
+    async def published_version(self) -> KnowledgeState | None:
+        async def work(conn: asyncpg.Connection) -> KnowledgeState | None:
+            row = await conn.fetchrow(
+                "SELECT version, generation, origin, updated_at FROM knowledge_state WHERE id = 1"
+            )
+            return KnowledgeState(**dict(row)) if row else None
+
+        return await self._run(work, write=False, what="read the knowledge version")
+
+    async def listen_versions(self, wake: Callable[[], None]) -> None:
+        """LISTEN on a connection of its own, re-established after the server comes back."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(wake), name="pg-listen")
+
+    async def _listen(self, wake: Callable[[], None]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                conn = await asyncpg.connect(self.target.dsn, timeout=CONNECT_TIMEOUT_S)
+            except (*_GONE, asyncpg.PostgresError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.5
+            self._listen_conn = conn
+            try:
+                await self._listen_on(conn, wake)
+            except (*_GONE, asyncpg.PostgresError):
+                pass
+            finally:
+                if not conn.is_closed():
+                    conn.terminate()
+
+    @staticmethod
+    async def _listen_on(conn: asyncpg.Connection, wake: Callable[[], None]) -> None:
+        """Until the connection is lost (the server going away is noticed within 5 s)."""
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _c: lost.set())
+        await conn.add_listener(CHANNEL, lambda *_args: wake())
+        wake()  # anything published while we were not listening
+        while not lost.is_set() and not conn.is_closed():
+            try:  # asyncio.timeout, not wait_for: no extra task per wait
+                async with asyncio.timeout(5.0):
+                    await lost.wait()
+            except TimeoutError:  # a dead socket is only noticed on use
+                await conn.execute("SELECT 1", timeout=CONNECT_TIMEOUT_S)
+
+    async def integrity(self) -> list[str]:
+        checks = {
+            "citations without an answer": """SELECT count(*) FROM citations c
+                LEFT JOIN answers a ON a.id = c.answer_id WHERE a.id IS NULL""",
+            "passages without an article": """SELECT count(*) FROM passages p
+                LEFT JOIN articles a ON a.id = p.article_id WHERE a.id IS NULL""",
+            "feedback without an answer": """SELECT count(*) FROM feedback f
+                LEFT JOIN answers a ON a.id = f.answer_id WHERE a.id IS NULL""",
+            "answered rows without citations": """SELECT count(*) FROM answers a
+                WHERE a.abstained = 0 AND NOT EXISTS
+                (SELECT 1 FROM citations c WHERE c.answer_id = a.id)""",
+        }
+
+        async def work(conn: asyncpg.Connection) -> list[str]:
+            found = []
+            for name, sql in checks.items():
+                count = await conn.fetchval(sql)
+                if count:
+                    found.append(f"{count} {name}")
+            return found
+
+        return await self._run(work, write=False, what="check the database")
+
+
+async def _migrate(conn: asyncpg.Connection) -> int:
+    """Apply the missing steps under an advisory lock (one process migrates, others wait)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_MIGRATE)
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(current)
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            await conn.execute(MIGRATIONS[version - 1](POSTGRES))
+        if current != SCHEMA_VERSION:
+            await conn.execute("DELETE FROM schema_version")
+            await conn.execute("INSERT INTO schema_version VALUES ($1)", SCHEMA_VERSION)
+    return SCHEMA_VERSION

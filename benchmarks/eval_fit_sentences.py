@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import minimize
 from tqdm import tqdm
 
-from bot.core.answering.compose import SENTENCE_FEATURES, Candidate
+from bot.core.answering.scoring import SENTENCE_FEATURES, Candidate
 from bot.core.answering.tuning import TUNING_FILE, load_tuning, write_tuning
 from bot.core.articles.loader import load_knowledge
 from bot.core.engine import EngineConfig

@@ -26,11 +26,10 @@ from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passag
 from bot.core.retrieval.dense import Semantics, reciprocal_rank_fusion
 from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
-from bot.core.retrieval.spelling import Speller
-from bot.core.text.analysis import analyze, term_words
+from bot.core.retrieval.spelling import QuerySpelling, spellings
+from bot.core.text.analysis import analyze
 from bot.core.text.chat import plain_question
 from bot.core.text.demonyms import demonym_links
-from bot.core.text.english import is_english
 
 _T = TypeVar("_T")
 # Longer articles are not scanned for the in-passing guard (a lookup per passage).
@@ -161,8 +160,7 @@ class Engine:
         # replaced by a reload leaked, with its knowledge base).
         self._weights: dict[str, float] = {}  # memos: a few terms, asked again and again
         self._related: dict[str, tuple[str, ...]] = {}
-        self._speller: Speller | None = None  # built on the first unknown query term
-        self._spelt: dict[str, str | None] = {}
+        self.spelling = QuerySpelling(self.index, self.config.spelling)
         self.composer = Composer(
             _weakly(self.weight),
             self.config.tuning,
@@ -345,40 +343,6 @@ class Engine:
         """The best passages for a query, best first (BM25, title included)."""
         return self._rank(analyze(query, names=False), (), k)
 
-    def speller(self) -> Speller:
-        """Nearest-term lookup over the vocabulary (terms seen once are no target at scale)."""
-        speller = self._speller
-        if speller is None:  # two threads may both build it; either result is the same
-            min_df = 2 if self.index.size >= 10_000 else 1
-            speller = self._speller = Speller(self.index.terms(), self.index.doc_freqs(), min_df)
-        return speller
-
-    def spelt(self, term: str, word: str) -> str | None:
-        """The vocabulary term an unknown query term was probably meant as, or None."""
-        if not self.config.spelling or self.index.doc_freq(term) or is_english(word):
-            return None  # a term the index has is never replaced; nor an English word
-        key = f"{term}\t{word}"
-        if key in self._spelt:  # answers run on worker threads: one lookup, no check-then-get
-            return self._spelt.get(key)
-        found = self.speller().nearest(term, word)
-        to = found.to if found else None
-        if len(self._spelt) >= 100_000:
-            self._spelt.clear()
-        self._spelt[key] = to
-        return to
-
-    def understood(self, question: str) -> tuple[list[str], dict[str, str]]:
-        """The question's terms with misspellings replaced, and each replaced word → term."""
-        terms = analyze(question, names=False)
-        typed = term_words(question)
-        fixes: dict[str, str] = {}
-        for i, term in enumerate(terms):
-            word = typed.get(term, term)
-            to = self.spelt(term, word)
-            if to is not None:
-                fixes[word] = terms[i] = to
-        return terms, fixes
-
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""
         resolved = None
@@ -388,7 +352,7 @@ class Engine:
             resolved = resolve(text, previous.question, previous.answer)
             follow_up = resolved is not None or leans_on_context(text)
             text = resolved or text
-        terms, fixes = self.understood(text)
+        terms, fixes = self.spelling.understood(text)
         if follow_up:
             # "full name", "tell me more": words that point back are no key terms.
             own = [t for t in terms if t not in _REFERRING_TERMS]
@@ -428,7 +392,7 @@ class Engine:
     def draft(self, question: str) -> Draft:
         """Compose a stand-alone question's draft, with its support figures (for evaluation)."""
         text = plain_question(question) or question
-        terms, fixes = self.understood(text)
+        terms, fixes = self.spelling.understood(text)
         return self._compose(text, terms, [], fixes)[0]
 
     def _compose(
@@ -446,7 +410,7 @@ class Engine:
         if fixes:
             # The composer reads the question's wording too (what is asked, whose): it gets
             # the question as understood, each misspelt word as the passages spell it.
-            spelled = self._spellings(set(fixes.values()), candidates)
+            spelled = spellings(set(fixes.values()), (c.passage.text for c in candidates))
             for typed, to in fixes.items():
                 shown = spelled.get(to, to)
                 corrections.append(Correction(typed=typed, searched=shown))
@@ -479,15 +443,3 @@ class Engine:
                 e = e.model_copy(update={"similarity": round(cosine, 3)})
             evidence.append(e)
         return replace(draft, evidence=evidence)
-
-    @staticmethod
-    def _spellings(wanted: set[str], candidates: Sequence[Candidate]) -> dict[str, str]:
-        """A word of the retrieved passages for each wanted term (its spelling as written)."""
-        found: dict[str, str] = {}
-        for c in candidates:
-            for term, word in term_words(c.passage.text).items():
-                if term in wanted and term not in found:
-                    found[term] = word
-            if len(found) == len(wanted):
-                break
-        return found

@@ -5,124 +5,30 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import tempfile
-import time
-from collections.abc import Awaitable, Callable
-from contextlib import closing
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
-from bot.core.answering.answers import Answer, Citation, Evidence, Turn
+from bot.core.answering.answers import Answer, Citation, Turn
 from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.diff import KnowledgeDiff, Snapshot
 from bot.core.articles.models import Article, KnowledgeBase
 from bot.core.requests import AskedBy
 from bot.errors import StoreError
 from bot.store.base import KnowledgeState, Store, StoreStats
-from bot.store.migrations import SCHEMA_VERSION, SchemaTooNew, migrate
+from bot.store.rows import (
+    answer_from_row,
+    changed_articles,
+    gap_question,
+    gap_questions_sql,
+    timestamp_text,
+)
+from bot.store.sqlite_file import BUSY_TIMEOUT_MS, prepare, probe, transaction_patiently
 from bot.store.target import DbTarget
 
 __all__ = ["AskedBy", "SqliteStore", "StoreStats"]
-
-BUSY_TIMEOUT_MS = 5_000
-T = TypeVar("T")
-
-
-def _probe(path: Path) -> None:
-    """Refuse at once a database that cannot be opened at all, or is newer (nothing written)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"cannot create the folder {path.parent}: {exc.strerror}") from None
-    if path.exists() and not path.is_file():
-        raise StoreError(f"database path {path} is not a file")
-    try:  # SQLite keeps its -wal and -shm files beside the database: the folder must take files
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
-    except OSError as exc:
-        reason = f"cannot create files in {path.parent} ({exc.strerror})"
-        raise StoreError(f"cannot use database {path}: {reason}") from None
-
-    def read_version() -> int:
-        with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
-            return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-    try:
-        found = _patiently(read_version)
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot use database {path}: {exc}") from None
-    if found > SCHEMA_VERSION:
-        raise StoreError(f"database {path}: {SchemaTooNew(found)}; upgrade the bot")
-
-
-def _patiently(step: Callable[[], T]) -> T:
-    """Run `step`, again while another process holds a lock SQLite does not wait for itself
-    (switching to WAL, or the WAL index being set up by a process starting at the same
-    moment answer "locked" at once), for up to the busy timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            return step()
-        except sqlite3.OperationalError as exc:
-            if not _is_lock(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(0.02)
-
-
-def _is_lock(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc)
-    return "locked" in text or "busy" in text
-
-
-async def _transaction_patiently(step: Callable[[], Awaitable[T]], db: aiosqlite.Connection) -> T:
-    """Run a write transaction, again while SQLite answers "locked" without waiting: a read
-    of this connection still open when the write began holds a snapshot that another
-    process's commit made stale (SQLITE_BUSY_SNAPSHOT), which the busy timeout never waits
-    out. Each failed attempt is rolled back whole, so a retry cannot store anything twice."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            return await step()
-        except sqlite3.OperationalError as exc:
-            await db.rollback()
-            if not _is_lock(exc) or time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.02)
-
-
-def _prepare(path: Path) -> None:
-    """Open synchronously once: refuse a corrupt or newer file, then migrate."""
-    _probe(path)
-    try:
-        _patiently(lambda: _check_and_migrate(path))
-    except SchemaTooNew as exc:
-        raise StoreError(f"database {path}: {exc}; upgrade the bot") from None
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot use database {path}: {exc}") from None
-
-
-def _check_and_migrate(path: Path) -> None:
-    """Refuse a damaged or newer file, switch to WAL, apply the missing migrations."""
-    with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
-        ok = db.execute("PRAGMA quick_check").fetchone()[0]
-        if ok != "ok":
-            raise StoreError(f"database {path} is damaged ({ok}); restore a backup or move it")
-        found = db.execute("PRAGMA user_version").fetchone()[0]
-        if found > SCHEMA_VERSION:  # before switching to WAL: a refused file stays untouched
-            raise SchemaTooNew(found)
-        db.execute("PRAGMA journal_mode=WAL")
-        migrate(db)
-
-
-def changed_articles(stored: dict[str, str], kb: KnowledgeBase) -> tuple[list[str], list[Article]]:
-    """Article ids to delete (gone or changed) and articles to insert (new or changed)."""
-    new = {a.id: a for a in kb.articles}
-    stale = [aid for aid, h in stored.items() if aid not in new or new[aid].content_hash != h]
-    fresh = [a for a in kb.articles if stored.get(a.id) != a.content_hash]
-    return stale, fresh
 
 
 class SqliteStore(Store):
@@ -146,14 +52,14 @@ class SqliteStore(Store):
         """StoreError now if the database cannot be opened at all (milliseconds): the slow
         integrity check of `open` can then run alongside other start-up work."""
         assert target.path is not None
-        await asyncio.to_thread(_probe, target.path)
+        await asyncio.to_thread(probe, target.path)
 
     @classmethod
     async def connect(cls, target: DbTarget) -> SqliteStore:
         """Open (creating or migrating) the database; StoreError if it cannot be used."""
         assert target.path is not None
         path = target.path
-        await asyncio.to_thread(_prepare, path)
+        await asyncio.to_thread(prepare, path)
         try:
             db = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
             await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -177,7 +83,7 @@ class SqliteStore(Store):
 
         async with self._writing:
             try:
-                return await _transaction_patiently(step, self._db)
+                return await transaction_patiently(step, self._db)
             except sqlite3.Error as exc:
                 await self._db.rollback()
                 raise StoreError(f"could not save to the database ({exc})") from None
@@ -188,7 +94,7 @@ class SqliteStore(Store):
         """Store an answer and its citations in one transaction; return its id."""
         async with self._writing:
             try:
-                return await _transaction_patiently(
+                return await transaction_patiently(
                     lambda: self._save_answer(answer, asked_by), self._db
                 )
             except sqlite3.Error as exc:
@@ -250,20 +156,7 @@ class SqliteStore(Store):
             "SELECT * FROM citations WHERE answer_id = ? ORDER BY n", (row["id"],)
         ) as cur:
             citations = [Citation(**dict(c)) for c in await cur.fetchall()]
-        return Answer(
-            question=row["question"],
-            answer=row["answer"],
-            abstained=bool(row["abstained"]),
-            reason=row["reason"],
-            citations=citations,
-            evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
-            query_terms=json.loads(row["query_terms"]),
-            context_terms=json.loads(row["context_terms"]),
-            carried_terms=json.loads(row["carried_terms"]),
-            index_version=row["index_version"],
-            answer_id=row["id"],
-            latency_ms=row["latency_ms"],
-        )
+        return answer_from_row(row, citations)
 
     async def answer(self, answer_id: int) -> Answer | None:
         async with self._db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)) as cur:
@@ -468,14 +361,7 @@ class SqliteStore(Store):
         """The newest `limit` questions abstained on or rated 👎 (asked at or after `since`)."""
         since_text = timestamp_text(since) if since else ""
         async with self._db.execute(
-            """SELECT a.id, a.question, a.query_terms, a.evidence, a.abstained, a.created_at,
-                      (SELECT count(*) FROM feedback f
-                       WHERE f.answer_id = a.id AND f.value = -1) AS downvotes
-               FROM answers a
-               WHERE a.created_at >= ?
-                 AND (a.abstained = 1 OR EXISTS (SELECT 1 FROM feedback f
-                                                 WHERE f.answer_id = a.id AND f.value = -1))
-               ORDER BY a.id DESC LIMIT ?""",
+            gap_questions_sql("?", "?"),
             (since_text, limit),
         ) as cur:
             rows = await cur.fetchall()
@@ -491,25 +377,4 @@ class SqliteStore(Store):
             ) as cur:
                 for answer_id, reason in await cur.fetchall():
                     reasons.setdefault(answer_id, []).append(reason)
-        return [
-            GapQuestion(
-                answer_id=r["id"],
-                question=r["question"],
-                terms=json.loads(r["query_terms"]),
-                asked_at=parse_timestamp(r["created_at"]),
-                abstained=bool(r["abstained"]),
-                downvotes=r["downvotes"],
-                reasons=reasons.get(r["id"], []),
-                closest=[Evidence(**e) for e in json.loads(r["evidence"])][:3],
-            )
-            for r in rows
-        ]
-
-
-def timestamp_text(moment: datetime) -> str:
-    """The text form of `created_at` columns (UTC, ISO 8601, milliseconds, `Z`)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return [gap_question(r, reasons.get(r["id"], [])) for r in rows]

@@ -11,30 +11,36 @@ the log gets one line (and one more when it is back), never a traceback per ques
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
 
-from bot.core.answering.answers import Answer, Citation, Evidence, Turn
+from bot.core.answering.answers import Answer, Citation, Turn
 from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.diff import KnowledgeDiff, Snapshot
 from bot.core.articles.models import KnowledgeBase
 from bot.core.requests import AskedBy
-from bot.errors import ConfigError, StoreError
+from bot.errors import StoreError
 from bot.store.base import UNAVAILABLE, KnowledgeState, Store, StoreStats
-from bot.store.database import changed_articles, parse_timestamp, timestamp_text
 from bot.store.migrations import MIGRATIONS, POSTGRES, SCHEMA_VERSION, SchemaTooNew
-from bot.store.target import DbTarget, redact_url
+from bot.store.pg_errors import GONE, never_sent, readable_login_errors, reason
+from bot.store.pg_listen import CHANNEL, VersionListener
+from bot.store.rows import (
+    answer_from_row,
+    changed_articles,
+    gap_question,
+    gap_questions_sql,
+    timestamp_text,
+)
+from bot.store.target import DbTarget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CHANNEL = "bot_knowledge_version"
 LOCK_MIGRATE, LOCK_SYNC = 0x6B62_0001, 0x6B62_0002  # advisory lock keys ("kb" 1, 2)
 CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 30.0
@@ -56,78 +62,10 @@ WITH saved AS (
 SELECT id FROM saved
 """
 
-# A connection that died while the server was down can fail on next use with
-# InternalClientError ("cannot switch to state 15", asyncpg#784), not only with the
-# usual connection errors.
-_GONE = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.TooManyConnectionsError,
-)
-
-
-class _OneLine(logging.Filter):
-    """asyncpg's pool logs a traceback at WARNING each time it cannot restore its floor of
-    connections while the server is down: keep the line, drop the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
-            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
-            record.args = None
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-logging.getLogger("asyncpg.pool").addFilter(_OneLine())
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """Errors raised before a statement left this process (safe to retry a write): no
-    connection could be made, the pool knew it closed, or asyncpg#784's state error."""
-    if isinstance(exc, OSError | asyncpg.InternalClientError):
-        return True
-    return isinstance(exc, asyncpg.InterfaceError) and "is closed" in str(exc)
-
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool release without the default reset query (a round trip per call): these
     connections never LISTEN, SET, hold cursors or session locks (only xact locks)."""
-
-
-@contextlib.asynccontextmanager
-async def _readable_login_errors(target: DbTarget) -> AsyncIterator[None]:
-    """Start-up failures as one line naming the database, its password masked."""
-    where = target.describe()
-    try:
-        yield
-    except SchemaTooNew as exc:
-        raise StoreError(f"database {where}: {exc}; upgrade the bot") from None
-    except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
-        raise ConfigError(
-            f"PostgreSQL refused the login for {where} (check the user and password in BOT_DB_URL)"
-        ) from None
-    except asyncpg.InvalidCatalogNameError:
-        raise ConfigError(f"PostgreSQL database in {where} does not exist") from None
-    except (asyncpg.ClientConfigurationError, ValueError) as exc:
-        reason = _reason(exc, target.password)
-        raise ConfigError(f"invalid PostgreSQL URL {where}: {reason}") from None
-    except (*_GONE, asyncpg.PostgresError) as exc:
-        reason = _reason(exc, target.password)
-        raise ConfigError(f"cannot use PostgreSQL at {where}: {reason}") from None
-
-
-def _reason(exc: BaseException, password: str | None) -> str:
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    text = redact_url(text)
-    return text.replace(password, "***") if password else text
 
 
 class PostgresStore(Store):
@@ -139,20 +77,19 @@ class PostgresStore(Store):
         self._pool = pool
         self.target = target
         self._down = False
-        self._listener: asyncio.Task[None] | None = None
-        self._listen_conn: asyncpg.Connection | None = None
+        self._listener: VersionListener | None = None
 
     @staticmethod
     async def check_login(target: DbTarget) -> None:
         """Connect once and leave: the login fails here, in one line, before slow work."""
-        async with _readable_login_errors(target):
+        async with readable_login_errors(target):
             conn = await asyncpg.connect(target.dsn, timeout=CONNECT_TIMEOUT_S)
             await conn.close()
 
     @classmethod
     async def connect(cls, target: DbTarget, *, pool_size: int = 10) -> PostgresStore:
         """Connect, check the login and migrate; one readable ConfigError if that fails."""
-        async with _readable_login_errors(target):
+        async with readable_login_errors(target):
             # min_size=0: no background "floor" reconnects (a traceback each) while down;
             # connections are opened on demand and kept while in use.
             pool = await asyncpg.create_pool(
@@ -174,13 +111,10 @@ class PostgresStore(Store):
 
     async def close(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
-        if self._listen_conn is not None and not self._listen_conn.is_closed():
-            self._listen_conn.terminate()
+            await self._listener.close()
         try:
             await asyncio.wait_for(self._pool.close(), timeout=5)
-        except (TimeoutError, *_GONE):
+        except (TimeoutError, *GONE):
             self._pool.terminate()
 
     # --- running statements ------------------------------------------------------------
@@ -210,15 +144,15 @@ class PostgresStore(Store):
                         result = await work(conn)
                 self._back_up()
                 return result
-            except _GONE as exc:
+            except GONE as exc:
                 last = exc
                 # every idle connection predates the outage: replace them all, not one a call
                 await self._pool.expire_connections()
-                if write and not _never_sent(exc):
+                if write and not never_sent(exc):
                     break
             except asyncpg.PostgresError as exc:
                 raise StoreError(
-                    f"could not {what} ({_reason(exc, self.target.password)})"
+                    f"could not {what} ({reason(exc, self.target.password)})"
                 ) from None
         assert last is not None
         self._went_down(last)
@@ -229,7 +163,7 @@ class PostgresStore(Store):
             self._down = True
             log.warning(
                 "PostgreSQL unavailable (%s); requests get %r until it is back",
-                _reason(exc, self.target.password),
+                reason(exc, self.target.password),
                 UNAVAILABLE,
             )
 
@@ -284,20 +218,7 @@ class PostgresStore(Store):
             cites = await conn.fetch(
                 "SELECT * FROM citations WHERE answer_id = $1 ORDER BY n", row["id"]
             )
-            return Answer(
-                question=row["question"],
-                answer=row["answer"],
-                abstained=bool(row["abstained"]),
-                reason=row["reason"],
-                citations=[Citation(**dict(c)) for c in cites],
-                evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
-                query_terms=json.loads(row["query_terms"]),
-                context_terms=json.loads(row["context_terms"]),
-                carried_terms=json.loads(row["carried_terms"]),
-                index_version=row["index_version"],
-                answer_id=row["id"],
-                latency_ms=row["latency_ms"],
-            )
+            return answer_from_row(row, [Citation(**dict(c)) for c in cites])
 
         return await self._run(work, write=False, what="read the answer")
 
@@ -453,15 +374,7 @@ class PostgresStore(Store):
 
         async def work(conn: asyncpg.Connection) -> list[GapQuestion]:
             rows = await conn.fetch(
-                """SELECT a.id, a.question, a.query_terms, a.evidence, a.abstained,
-                          a.created_at,
-                          (SELECT count(*) FROM feedback f
-                           WHERE f.answer_id = a.id AND f.value = -1) AS downvotes
-                   FROM answers a
-                   WHERE a.created_at >= $1
-                     AND (a.abstained = 1 OR EXISTS (SELECT 1 FROM feedback f
-                                                     WHERE f.answer_id = a.id AND f.value = -1))
-                   ORDER BY a.id DESC LIMIT $2""",
+                gap_questions_sql("$1", "$2"),
                 since_text,
                 limit,
             )
@@ -475,19 +388,7 @@ class PostgresStore(Store):
                     rated,
                 ):
                     reasons.setdefault(answer_id, []).append(reason)
-            return [
-                GapQuestion(
-                    answer_id=r["id"],
-                    question=r["question"],
-                    terms=json.loads(r["query_terms"]),
-                    asked_at=parse_timestamp(r["created_at"]),
-                    abstained=bool(r["abstained"]),
-                    downvotes=r["downvotes"],
-                    reasons=reasons.get(r["id"], []),
-                    closest=[Evidence(**e) for e in json.loads(r["evidence"])][:3],
-                )
-                for r in rows
-            ]
+            return [gap_question(r, reasons.get(r["id"], [])) for r in rows]
 
         return await self._run(work, write=False, what="read the gaps")
 
@@ -526,40 +427,7 @@ class PostgresStore(Store):
     async def listen_versions(self, wake: Callable[[], None]) -> None:
         """LISTEN on a connection of its own, re-established after the server comes back."""
         if self._listener is None:
-            self._listener = asyncio.create_task(self._listen(wake), name="pg-listen")
-
-    async def _listen(self, wake: Callable[[], None]) -> None:
-        delay = 0.5
-        while True:
-            try:
-                conn = await asyncpg.connect(self.target.dsn, timeout=CONNECT_TIMEOUT_S)
-            except (*_GONE, asyncpg.PostgresError):
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            delay = 0.5
-            self._listen_conn = conn
-            try:
-                await self._listen_on(conn, wake)
-            except (*_GONE, asyncpg.PostgresError):
-                pass
-            finally:
-                if not conn.is_closed():
-                    conn.terminate()
-
-    @staticmethod
-    async def _listen_on(conn: asyncpg.Connection, wake: Callable[[], None]) -> None:
-        """Until the connection is lost (the server going away is noticed within 5 s)."""
-        lost = asyncio.Event()
-        conn.add_termination_listener(lambda _c: lost.set())
-        await conn.add_listener(CHANNEL, lambda *_args: wake())
-        wake()  # anything published while we were not listening
-        while not lost.is_set() and not conn.is_closed():
-            try:  # asyncio.timeout, not wait_for: no extra task per wait
-                async with asyncio.timeout(5.0):
-                    await lost.wait()
-            except TimeoutError:  # a dead socket is only noticed on use
-                await conn.execute("SELECT 1", timeout=CONNECT_TIMEOUT_S)
+            self._listener = VersionListener(self.target.dsn, wake, CONNECT_TIMEOUT_S)
 
     async def integrity(self) -> list[str]:
         checks = {

@@ -323,7 +323,7 @@ async def test_a_write_behind_a_stale_read_snapshot_is_retried_not_refused(tmp_p
     write is retried until the read ends, and stored once."""
     import aiosqlite
 
-    from bot.store.database import _transaction_patiently
+    from bot.store.sqlite_file import transaction_patiently
 
     path = tmp_path / "snapshot.sqlite3"
     with closing(sqlite3.connect(path)) as setup:
@@ -349,6 +349,6 @@ async def test_a_write_behind_a_stale_read_snapshot_is_retried_not_refused(tmp_p
             await asyncio.sleep(0.1)
             await reading.close()
 
-        await asyncio.gather(_transaction_patiently(write, db), end_read())
+        await asyncio.gather(transaction_patiently(write, db), end_read())
     with closing(sqlite3.connect(path)) as check:
         assert check.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,), (3,), (4,)]

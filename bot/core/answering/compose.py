@@ -1,4 +1,5 @@
-"""Compose an extractive answer from retrieved passages, or abstain and say why."""
+"""Compose an extractive answer from retrieved passages, or abstain and say why (the
+sentences' scores are scoring.py's; here: which to quote, the abstention checks, citations)."""
 
 from __future__ import annotations
 
@@ -6,56 +7,26 @@ import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from itertools import pairwise
 
 from bot.core.answering.answers import Citation, Evidence
-from bot.core.answering.antecedents import antecedent, opens_with_pronoun
-from bot.core.answering.cues import (
-    asks_who,
-    expected_kind,
-    focus_terms,
-    named_and_asked,
-    names_another,
-    qualified_heads,
-    satisfies,
+from bot.core.answering.antecedents import antecedent
+from bot.core.answering.cues import asks_who, named_and_asked, names_another, qualified_heads
+from bot.core.answering.quotes import shown_quote, snippet
+from bot.core.answering.scoring import (
+    SENTENCE_FEATURES,
+    Candidate,
+    Features,
+    Scored,
+    rerank,
+    scored,
+    sentence_features,
+    sentence_terms,
+    sentence_text,
 )
-from bot.core.answering.quotes import narrowed, shown_quote, snippet
 from bot.core.answering.support import SUPPORT_FEATURES, Support, answers, ordered_weights
 from bot.core.answering.tuning import SemanticTuning, Tuning
-from bot.core.articles.models import Article, Passage
 from bot.core.text.analysis import analyze, term_words
-from bot.core.text.sentences import one_line, sentence_spans
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A retrieved passage with its BM25 score (and its position in the index, if known)."""
-
-    passage: Passage
-    article: Article
-    score: float
-    doc: int | None = None
-
-
-# What a sentence is scored on, in the order sentence_features computes them; the weights
-# are tuning.json's `sentence_weights` (a test keeps the two names lists equal).
-SENTENCE_FEATURES = (
-    "coverage",  # share of the question's weight in the sentence
-    "title_credit",  # question weight found only in the article title
-    "context_coverage",  # follow-up context terms in the sentence
-    "proximity",  # coverage × how tightly the matched terms sit together
-    "passage_score",  # the passage's BM25 score relative to the best passage
-    "answer_type",  # the sentence has what the question asks for (a year, a number, a name)
-    "focus",  # share of the words after "what/which" found in the sentence
-    "restates",  # no word beyond the question's: adds nothing
-    "passage_rank",  # 1 / rank of the passage
-    "neighbour_credit",  # question weight found only in the adjacent sentences
-    "lead",  # first sentence of its passage
-    "length",  # characters / 100
-    "term_share",  # unweighted share of question terms in the sentence
-    "pronoun_opening",  # starts with he/it/they/this…
-    "phrases",  # share of the question's adjacent term pairs found adjacent here
-)
+from bot.core.text.sentences import one_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,21 +41,6 @@ class Draft:
     support: Support | None = None
 
 
-def _proximity(sequence: Sequence[str], terms: set[str]) -> float:
-    """How tightly the matched terms sit together: 1.0 when adjacent, toward 0 when spread."""
-    wanted = terms & set(sequence)
-    if len(wanted) < 2:
-        return 0.0
-    best = len(sequence)
-    last: dict[str, int] = {}
-    for i, t in enumerate(sequence):
-        if t in wanted:
-            last[t] = i
-            if len(last) == len(wanted):
-                best = min(best, i - min(last.values()) + 1)
-    return (len(wanted) - 1) / max(best - 1, 1)
-
-
 @lru_cache(maxsize=20_000)
 def _passage_terms(title: str, text: str) -> frozenset[str]:
     """A passage's terms with its article's title, as the index sees it (cached: the same
@@ -92,33 +48,7 @@ def _passage_terms(title: str, text: str) -> frozenset[str]:
     return frozenset(analyze(title)) | frozenset(analyze(text))
 
 
-@lru_cache(maxsize=50_000)
-def _sentence_terms(sentence: str) -> tuple[str, ...]:
-    """A sentence's (or title's) terms in order; popular passages come back question after
-    question, and analysing their sentences is most of an answer's work."""
-    return tuple(analyze(sentence))
-
-
-def _aliased(sequence: Sequence[str], aliases: dict[str, str] | None) -> Sequence[str]:
-    """Read related terms as the question terms they stand for."""
-    return [aliases.get(t, t) for t in sequence] if aliases else sequence
-
-
-def _pairs(sequence: Sequence[str]) -> set[tuple[str, str]]:
-    """Adjacent term pairs, in either order ("president of Turkey" ~ "Turkey's president")."""
-    return {tuple(sorted(pair)) for pair in pairwise(sequence)}  # type: ignore[misc]
-
-
-@dataclass(slots=True)
-class _Scored:
-    candidate: Candidate
-    start: int
-    end: int
-    terms: set[str]
-    score: float
-
-
-def _overlap(a: _Scored, b: _Scored) -> bool:
+def _overlap(a: Scored, b: Scored) -> bool:
     return a.candidate is b.candidate and a.start < b.end and b.start < a.end
 
 
@@ -209,13 +139,16 @@ class Composer:
             return self._abstain(f"no passage contains the key terms {missing}", evidence)
 
         aliases = self.aliases(terms)
-        scored = self._score_sentences(question, terms, candidates, context_terms, aliases)
-        if not scored:
+        ranked = scored(
+            self.sentence_features(question, terms, candidates, context_terms, aliases),
+            self._sentence_weights,
+        )
+        if not ranked:
             return self._abstain("the matching passages have no complete sentences", evidence)
         max_cosine = None
         if similarity is not None and self.semantic is not None:
-            scored, max_cosine = self._rerank(scored, similarity, self.semantic)
-        best = scored[0]
+            ranked, max_cosine = rerank(ranked, similarity, self.semantic)
+        best = ranked[0]
         support, missing_terms = self._support(
             terms | set(context_terms), terms, candidates, best, aliases, max_cosine
         )
@@ -245,7 +178,7 @@ class Composer:
                 heads
                 and modifiers
                 and not modifiers & best.terms
-                and names_another(self._sentence(best), heads, modifiers, aliases)
+                and names_another(sentence_text(best), heads, modifiers, aliases)
             ):
                 # "Who is the prime minister of Turkey?" answered with Armenia's: the sentence
                 # names someone, but not of what the question asks about.
@@ -258,14 +191,14 @@ class Composer:
             return self._abstain(passing, evidence, support)
         chosen = [best]
         covered_terms = set(best.terms)
-        length = len(one_line(self._sentence(best)))
-        for extra in scored[1:]:
+        length = len(one_line(sentence_text(best)))
+        for extra in ranked[1:]:
             if len(chosen) >= tuning.max_sentences:
                 break
             if any(_overlap(extra, c) for c in chosen):
                 continue  # e.g. the antecedent already quoted with the best sentence
             gain = self.coverage(terms, extra.terms - covered_terms)
-            extra_len = len(one_line(self._sentence(extra))) + 5
+            extra_len = len(one_line(sentence_text(extra))) + 5
             if (
                 gain >= tuning.second_sentence_min_gain
                 and length + extra_len <= tuning.max_answer_chars
@@ -280,7 +213,7 @@ class Composer:
         parts: list[str] = []
         for n, s in enumerate(chosen, start=1):
             p = s.candidate.passage
-            quote = self._sentence(s)
+            quote = sentence_text(s)
             citations.append(
                 Citation(
                     n=n,
@@ -298,42 +231,6 @@ class Composer:
             parts.append(f"{shown_quote(p.text, s.start, s.end)} [{n}]")
         return Draft(" ".join(parts), False, None, citations, evidence, support)
 
-    @staticmethod
-    def _rerank(
-        scored: list[_Scored],
-        similarity: Callable[[Sequence[str]], Sequence[float]],
-        semantic: SemanticTuning,
-    ) -> tuple[list[_Scored], float | None]:
-        """Add weight × cosine to the best lexical sentences' scores; the best cosine."""
-        head = scored[: semantic.rerank_sentences]
-        if not head:
-            return scored, None
-        cosines = similarity([Composer._sentence(s) for s in head])
-        mixed = [
-            _Scored(s.candidate, s.start, s.end, s.terms, s.score + semantic.cosine_weight * c)
-            for s, c in zip(head, cosines, strict=True)
-        ]
-        mixed.sort(key=lambda s: -s.score)  # stable: equal scores keep the lexical order
-        return mixed + scored[len(head) :], float(max(cosines))
-
-    def _score_sentences(
-        self,
-        question: str,
-        terms: set[str],
-        candidates: Sequence[Candidate],
-        context_terms: Sequence[str],
-        aliases: dict[str, str],
-    ) -> list[_Scored]:
-        weights = self._sentence_weights
-        scored = [
-            _Scored(cand, a, b, s_terms, sum(w * f for w, f in zip(weights, feats, strict=True)))
-            for cand, a, b, s_terms, feats in self.sentence_features(
-                question, terms, candidates, context_terms, aliases
-            )
-        ]
-        scored.sort(key=lambda s: -s.score)
-        return scored
-
     def sentence_features(
         self,
         question: str,
@@ -341,58 +238,18 @@ class Composer:
         candidates: Sequence[Candidate],
         context_terms: Sequence[str] = (),
         aliases: dict[str, str] | None = None,
-    ) -> list[tuple[Candidate, int, int, set[str], tuple[float, ...]]]:
+    ) -> list[Features]:
         """Every sentence of the top passages with its features (see SENTENCE_FEATURES)."""
-        tuning = self.tuning
-        kind = expected_kind(question)
-        focus = focus_terms(question) & terms
-        context = set(context_terms) - terms
-        # The best BM25 score, not the first candidate's: dense fusion may put another first.
-        top_score = max(c.score for c in candidates) or 1.0
-        pairs = _pairs(analyze(question, names=False))
-        out: list[tuple[Candidate, int, int, set[str], tuple[float, ...]]] = []
-        for rank, cand in enumerate(candidates[: tuning.passages_considered]):
-            text = cand.passage.text
-            title_terms = set(_aliased(_sentence_terms(cand.article.title), aliases))
-            spans = [
-                narrowed(text, span.start, span.end, terms, tuning.max_quote_chars)
-                for span in sentence_spans(text)
-            ]
-            sequences = [_aliased(_sentence_terms(text[a:b]), aliases) for a, b in spans]
-            term_sets = [set(seq) for seq in sequences]
-            for i, (start, end) in enumerate(spans):
-                sentence = text[start:end]
-                sequence, s_terms = sequences[i], term_sets[i]
-                matched = self.coverage(terms, s_terms)
-                neighbours = (term_sets[i - 1] if i else set()) | (
-                    term_sets[i + 1] if i + 1 < len(term_sets) else set()
-                )
-                feats = (
-                    matched,
-                    self.coverage(terms, title_terms - s_terms),
-                    self.coverage(context, s_terms) if context else 0.0,
-                    matched * _proximity(sequence, terms),
-                    cand.score / top_score,
-                    1.0 if satisfies(kind, sentence, terms) else 0.0,
-                    len(focus & s_terms) / len(focus) if focus else 0.0,
-                    0.0 if s_terms - terms else 1.0,  # restates the question, adds nothing
-                    1.0 / (rank + 1),
-                    self.coverage(terms, neighbours - s_terms),
-                    1.0 if i == 0 else 0.0,
-                    len(sentence) / 100,
-                    len(terms & s_terms) / len(terms),
-                    1.0 if opens_with_pronoun(sentence) else 0.0,
-                    len(pairs & _pairs(sequence)) / len(pairs) if pairs else 0.0,
-                )
-                out.append((cand, start, end, s_terms, feats))
-        return out
+        return sentence_features(
+            question, terms, candidates, self.tuning, self.coverage, context_terms, aliases
+        )
 
     def _support(
         self,
         with_context: set[str],
         terms: set[str],
         candidates: Sequence[Candidate],
-        best: _Scored,
+        best: Scored,
         aliases: dict[str, str],
         max_cosine: float | None = None,
     ) -> tuple[Support, list[str]]:
@@ -411,13 +268,13 @@ class Composer:
             together=len(with_context & best.terms),
             sentence_coverage=self.coverage(terms, best.terms),
             article_share=sum(c.score for c in candidates if c.article.id == top_article) / mass,
-            title_match=1.0 if terms & set(_sentence_terms(candidates[0].article.title)) else 0.0,
+            title_match=1.0 if terms & set(sentence_terms(candidates[0].article.title)) else 0.0,
             max_cosine=max_cosine,
         )
         return support, missing
 
     def _only_in_passing(
-        self, question: str, terms: set[str], best: _Scored, aliases: dict[str, str]
+        self, question: str, terms: set[str], best: Scored, aliases: dict[str, str]
     ) -> str | None:
         """Why to abstain when the question's names are all the article has of it ("Who is
         the lead singer of Coldplay?" against a Super Bowl article naming Coldplay once)."""
@@ -441,7 +298,7 @@ class Composer:
         """The calibrated rule: the support score reaches the operating point."""
         return answers(support, self.tuning, self.semantic)
 
-    def _with_antecedent(self, best: _Scored) -> _Scored:
+    def _with_antecedent(self, best: Scored) -> Scored:
         """Quote the sentence before too when the best one points back at it ("He …")."""
         text = best.candidate.passage.text
         before = antecedent(
@@ -454,11 +311,7 @@ class Composer:
         if before is None:
             return best
         terms = best.terms | set(analyze(text[before.start : before.end]))
-        return _Scored(best.candidate, before.start, best.end, terms, best.score)
-
-    @staticmethod
-    def _sentence(s: _Scored) -> str:
-        return s.candidate.passage.text[s.start : s.end]
+        return Scored(best.candidate, before.start, best.end, terms, best.score)
 
     @staticmethod
     def _abstain(reason: str, evidence: list[Evidence], support: Support | None = None) -> Draft:

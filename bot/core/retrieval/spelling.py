@@ -22,6 +22,10 @@ import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.core.retrieval.index import BM25Index
+from bot.core.text.analysis import analyze, term_words
+from bot.core.text.english import is_english
+
 # Shorter stems have too many neighbours one edit away to choose from honestly.
 MIN_LENGTH = 4
 # Stems this long may be two edits away ("infinitly" → "infinit" is one, "halftme" one).
@@ -99,3 +103,60 @@ class Speller:
         if best is None:
             return None
         return Correction(term, best[2], best[0])
+
+
+class QuerySpelling:
+    """A question's terms as the index knows them: each unknown, non-English word replaced by
+    its nearest vocabulary term. One per engine; lookups are memoised."""
+
+    def __init__(self, index: BM25Index, enabled: bool = True) -> None:
+        self.index = index
+        self.enabled = enabled
+        self._speller: Speller | None = None  # built on the first unknown query term
+        self._spelt: dict[str, str | None] = {}
+
+    def speller(self) -> Speller:
+        """Nearest-term lookup over the vocabulary (terms seen once are no target at scale)."""
+        speller = self._speller
+        if speller is None:  # two threads may both build it; either result is the same
+            min_df = 2 if self.index.size >= 10_000 else 1
+            speller = self._speller = Speller(self.index.terms(), self.index.doc_freqs(), min_df)
+        return speller
+
+    def spelt(self, term: str, word: str) -> str | None:
+        """The vocabulary term an unknown query term was probably meant as, or None."""
+        if not self.enabled or self.index.doc_freq(term) or is_english(word):
+            return None  # a term the index has is never replaced; nor an English word
+        key = f"{term}\t{word}"
+        if key in self._spelt:  # answers run on worker threads: one lookup, no check-then-get
+            return self._spelt.get(key)
+        found = self.speller().nearest(term, word)
+        to = found.to if found else None
+        if len(self._spelt) >= 100_000:
+            self._spelt.clear()
+        self._spelt[key] = to
+        return to
+
+    def understood(self, question: str) -> tuple[list[str], dict[str, str]]:
+        """The question's terms with misspellings replaced, and each replaced word → term."""
+        terms = analyze(question, names=False)
+        typed = term_words(question)
+        fixes: dict[str, str] = {}
+        for i, term in enumerate(terms):
+            word = typed.get(term, term)
+            to = self.spelt(term, word)
+            if to is not None:
+                fixes[word] = terms[i] = to
+        return terms, fixes
+
+
+def spellings(wanted: set[str], texts: Iterable[str]) -> dict[str, str]:
+    """A word of the texts for each wanted term (its spelling as written there)."""
+    found: dict[str, str] = {}
+    for text in texts:
+        for term, word in term_words(text).items():
+            if term in wanted and term not in found:
+                found[term] = word
+        if len(found) == len(wanted):
+            break
+    return found

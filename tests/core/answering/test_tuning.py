@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.core.answering.compose import SENTENCE_FEATURES, Candidate, Composer
+from bot.core.answering.compose import Composer
+from bot.core.answering.scoring import SENTENCE_FEATURES, Candidate
 from bot.core.answering.support import SUPPORT_FEATURES, Support
 from bot.core.answering.tuning import TUNING_FILE, default_tuning, load_tuning, write_tuning
 from bot.core.articles.loader import load_knowledge

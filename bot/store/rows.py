@@ -1,0 +1,81 @@
+"""What both backends read and write the same way: rows into Answers and gap questions, the
+gap query's text, timestamps as stored, and which articles a knowledge sync rewrites."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.core.answering.answers import Answer, Citation, Evidence
+from bot.core.answering.gaps import GapQuestion
+from bot.core.articles.models import Article, KnowledgeBase
+
+
+class Row(Protocol):
+    """A result row by column name (sqlite3.Row, asyncpg.Record)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def answer_from_row(row: Row, citations: Sequence[Citation]) -> Answer:
+    """An `answers` row (every column) with its citations."""
+    return Answer(
+        question=row["question"],
+        answer=row["answer"],
+        abstained=bool(row["abstained"]),
+        reason=row["reason"],
+        citations=list(citations),
+        evidence=[Evidence(**e) for e in json.loads(row["evidence"])],
+        query_terms=json.loads(row["query_terms"]),
+        context_terms=json.loads(row["context_terms"]),
+        carried_terms=json.loads(row["carried_terms"]),
+        index_version=row["index_version"],
+        answer_id=row["id"],
+        latency_ms=row["latency_ms"],
+    )
+
+
+def gap_questions_sql(since: str, limit: str) -> str:
+    """Answers abstained on or rated 👎 asked at or after `since`, newest first (the two
+    arguments: the dialect's placeholders)."""
+    return f"""SELECT a.id, a.question, a.query_terms, a.evidence, a.abstained, a.created_at,
+                      (SELECT count(*) FROM feedback f
+                       WHERE f.answer_id = a.id AND f.value = -1) AS downvotes
+               FROM answers a
+               WHERE a.created_at >= {since}
+                 AND (a.abstained = 1 OR EXISTS (SELECT 1 FROM feedback f
+                                                 WHERE f.answer_id = a.id AND f.value = -1))
+               ORDER BY a.id DESC LIMIT {limit}"""
+
+
+def gap_question(row: Row, reasons: list[str]) -> GapQuestion:
+    """A row of gap_questions_sql with its 👎 reasons."""
+    return GapQuestion(
+        answer_id=row["id"],
+        question=row["question"],
+        terms=json.loads(row["query_terms"]),
+        asked_at=parse_timestamp(row["created_at"]),
+        abstained=bool(row["abstained"]),
+        downvotes=row["downvotes"],
+        reasons=reasons,
+        closest=[Evidence(**e) for e in json.loads(row["evidence"])][:3],
+    )
+
+
+def changed_articles(stored: dict[str, str], kb: KnowledgeBase) -> tuple[list[str], list[Article]]:
+    """Article ids to delete (gone or changed) and articles to insert (new or changed)."""
+    new = {a.id: a for a in kb.articles}
+    stale = [aid for aid, h in stored.items() if aid not in new or new[aid].content_hash != h]
+    fresh = [a for a in kb.articles if stored.get(a.id) != a.content_hash]
+    return stale, fresh
+
+
+def timestamp_text(moment: datetime) -> str:
+    """The text form of `created_at` columns (UTC, ISO 8601, milliseconds, `Z`)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -26,6 +26,7 @@ from bot.core.engine import Engine
 from bot.core.requests import AskedBy
 from bot.core.text.analysis import analyze
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
+from bot.following import VersionFollower
 from bot.knowledge.background import VectorJob, VectorProgress
 from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base, start_vectors
 from bot.knowledge.versions import Version, VersionStore, manifest_id
@@ -55,7 +56,6 @@ __all__ = [
     "parse_since",
 ]
 
-VERSION_RETRY_S = 5.0  # a published version this process could not build is tried again
 MAX_REASON_CHARS = 300  # a 👎 reason is a hint for the admins, not an essay
 
 
@@ -174,9 +174,8 @@ class QAService:
         self._vectors: VectorJob | None = None  # the engine's passage vectors, if pending
         # Several processes: the version a reload publishes, and following it (issue 15).
         self.origin = f"{socket.gethostname()}:{os.getpid()}"
-        self._version_problem: str | None = None
-        self._following: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self.version_problem: str | None = None  # why this process is behind, for /kb
+        self.following = VersionFollower(self)
 
     @classmethod
     async def start(cls, settings: Settings) -> QAService:
@@ -247,9 +246,7 @@ class QAService:
         await Store.probe(settings.database)
 
     async def close(self) -> None:
-        if self._following is not None:
-            self._following.cancel()
-            await asyncio.gather(self._following, return_exceptions=True)
+        await self.following.stop()
         if self._vectors is not None:  # stop the background embedding (it saves its work)
             await asyncio.to_thread(self._vectors.join)
         await self.store.close()
@@ -512,7 +509,7 @@ class QAService:
             store=self.store.description,
             process=self.origin,
             published_version=published.version if published else None,
-            version_problem=self._version_problem,
+            version_problem=self.version_problem,
         )
 
     # --- one knowledge version across processes ----------------------------------------
@@ -526,36 +523,7 @@ class QAService:
 
     async def follow_versions(self) -> None:
         """Serve the version a reload in any process published (LISTEN/NOTIFY or polling)."""
-        if self._following is None:
-            await self.store.listen_versions(self._wake.set)
-            self._following = asyncio.create_task(self._follow(), name="follow-versions")
-
-    async def _follow(self) -> None:
-        retry_at: dict[str, float] = {}  # a version this process could not build: retry later
-        while True:
-            try:  # asyncio.timeout, not wait_for: no extra task per wait
-                async with asyncio.timeout(self.store.poll_interval):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                await self._follow_once(retry_at)
-            except BotError:
-                pass  # the store logs its own outage once
-            except Exception:  # a bug must not stop following for the life of the process
-                log.exception("following the published knowledge version failed")
-
-    async def _follow_once(self, retry_at: dict[str, float]) -> None:
-        published = await self.store.published_version()
-        if published is None or published.version == self._engine.version:
-            if published is not None:
-                self._version_problem = None
-            return
-        if time.monotonic() < retry_at.get(published.version, 0.0):
-            return
-        if not await self.adopt(published.version, published.origin):
-            retry_at[published.version] = time.monotonic() + VERSION_RETRY_S
+        await self.following.start()
 
     async def adopt(self, version: str, origin: str | None = None) -> bool:
         """Rebuild from this process's folder and swap only if it gives exactly `version`;
@@ -579,14 +547,14 @@ class QAService:
                     f"cannot serve knowledge version {version} (published by {origin or '?'}): "
                     f"{reason}; still serving {current}"
                 )
-                if problem != self._version_problem:
+                if problem != self.version_problem:
                     log.warning("%s", problem)
-                self._version_problem = problem
+                self.version_problem = problem
                 return False
             self._engine = engine
             self._loaded_at = datetime.now(UTC)
             self._supersede_vectors(engine)
-            self._version_problem = None
+            self.version_problem = None
             log.info(
                 "now serving knowledge version %s (published by %s), built in %.0f ms",
                 version,

@@ -33,7 +33,10 @@ ALLOWED: dict[str, set[str]] = {
         "bot.settings",
         "bot.errors",
         "bot.admin",
+        "bot.following",
     },
+    # Keeps the service on the published knowledge version; names QAService for typing.
+    "bot.following": {"bot.errors", "bot.service"},
     # The service's admin half (reached as QAService.admin); it names QAService for typing.
     "bot.admin": {"bot.core", "bot.knowledge", "bot.settings", "bot.errors", "bot.service"},
     "bot.evaluation": {"bot.evaluation", "bot.core", "bot.service", "bot.errors"},

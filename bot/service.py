@@ -41,6 +41,7 @@ from bot.results import (
 )
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.base import ReloadRecord
 
 log = logging.getLogger(__name__)
 
@@ -475,16 +476,18 @@ class QAService:
     async def _record(self, report: ReloadReport) -> None:
         try:
             await self.store.record_reload(
-                actor=report.actor,
-                action=report.action,
-                outcome="ok" if report.ok else "refused",
-                message=report.message,
-                index_version=report.index_version,
-                articles=report.articles,
-                passages=report.passages,
-                diff=report.diff,
-                problems=report.problems,
-                duration_ms=report.duration_ms,
+                ReloadRecord(
+                    actor=report.actor,
+                    action=report.action,
+                    outcome="ok" if report.ok else "refused",
+                    message=report.message,
+                    index_version=report.index_version,
+                    articles=report.articles,
+                    passages=report.passages,
+                    diff=report.diff,
+                    problems=report.problems,
+                    duration_ms=report.duration_ms,
+                )
             )
         except BotError:
             log.exception("could not record the reload")

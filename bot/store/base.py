@@ -21,6 +21,21 @@ UNAVAILABLE = "storage unavailable, try again"
 __all__ = ["UNAVAILABLE", "AskedBy", "KnowledgeState", "Store", "StoreStats"]
 
 
+class ReloadRecord(BaseModel):
+    """One row of the reload history: who did what to the knowledge base, and the outcome."""
+
+    actor: str | None
+    action: str = "reload"
+    outcome: str
+    message: str
+    index_version: str | None
+    articles: int | None
+    passages: int | None
+    diff: KnowledgeDiff | None
+    problems: list[str]
+    duration_ms: float
+
+
 class StoreStats(BaseModel):
     answers: int
     abstained: int
@@ -129,20 +144,7 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def record_reload(
-        self,
-        *,
-        actor: str | None,
-        outcome: str,
-        message: str,
-        index_version: str | None,
-        articles: int | None,
-        passages: int | None,
-        diff: KnowledgeDiff | None,
-        problems: list[str],
-        duration_ms: float,
-        action: str = "reload",
-    ) -> int: ...
+    async def record_reload(self, record: ReloadRecord) -> int: ...
 
     @abstractmethod
     async def stats(self) -> StoreStats: ...

@@ -13,16 +13,20 @@ import aiosqlite
 
 from bot.core.answering.answers import Answer, Citation, Turn
 from bot.core.answering.gaps import GapQuestion
-from bot.core.articles.diff import KnowledgeDiff, Snapshot
+from bot.core.articles.diff import Snapshot
 from bot.core.articles.models import Article, KnowledgeBase
 from bot.core.requests import AskedBy
 from bot.errors import StoreError
-from bot.store.base import KnowledgeState, Store, StoreStats
+from bot.store.base import KnowledgeState, ReloadRecord, Store, StoreStats
 from bot.store.rows import (
+    ANSWER_COLUMNS,
+    RELOAD_COLUMNS,
     answer_from_row,
+    answer_values,
     changed_articles,
     gap_question,
     gap_questions_sql,
+    reload_values,
     timestamp_text,
 )
 from bot.store.sqlite_file import BUSY_TIMEOUT_MS, prepare, probe, transaction_patiently
@@ -103,27 +107,8 @@ class SqliteStore(Store):
 
     async def _save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
         cursor = await self._db.execute(
-            """INSERT INTO answers (question, answer, abstained, reason, query_terms,
-               context_terms, carried_terms, evidence, source, user_id, channel_id,
-               guild_id, conversation_id, index_version, latency_ms)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                answer.question,
-                answer.answer,
-                int(answer.abstained),
-                answer.reason,
-                json.dumps(answer.query_terms),
-                json.dumps(answer.context_terms),
-                json.dumps(answer.carried_terms),
-                json.dumps([e.model_dump() for e in answer.evidence]),
-                asked_by.source,
-                asked_by.user_id,
-                asked_by.channel_id,
-                asked_by.guild_id,
-                asked_by.conversation_id,
-                answer.index_version,
-                answer.latency_ms,
-            ),
+            f"INSERT INTO answers ({ANSWER_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+            answer_values(answer, asked_by),
         )
         answer_id = cursor.lastrowid
         await self._db.executemany(
@@ -255,35 +240,10 @@ class SqliteStore(Store):
             await self._db.rollback()
             raise StoreError(f"could not save the knowledge base snapshot ({exc})") from None
 
-    async def record_reload(
-        self,
-        *,
-        actor: str | None,
-        outcome: str,
-        message: str,
-        index_version: str | None,
-        articles: int | None,
-        passages: int | None,
-        diff: KnowledgeDiff | None,
-        problems: list[str],
-        duration_ms: float,
-        action: str = "reload",
-    ) -> int:
+    async def record_reload(self, record: ReloadRecord) -> int:
         return await self._write(
-            """INSERT INTO reloads (actor, outcome, message, index_version, articles, passages,
-               diff, problems, duration_ms, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                actor,
-                outcome,
-                message,
-                index_version,
-                articles,
-                passages,
-                diff.model_dump_json() if diff else "{}",
-                json.dumps(problems),
-                duration_ms,
-                action,
-            ),
+            f"INSERT INTO reloads ({RELOAD_COLUMNS}) VALUES ({', '.join('?' * 10)})",
+            reload_values(record),
         )
 
     async def stats(self) -> StoreStats:

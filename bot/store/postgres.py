@@ -21,19 +21,23 @@ import asyncpg
 
 from bot.core.answering.answers import Answer, Citation, Turn
 from bot.core.answering.gaps import GapQuestion
-from bot.core.articles.diff import KnowledgeDiff, Snapshot
+from bot.core.articles.diff import Snapshot
 from bot.core.articles.models import KnowledgeBase
 from bot.core.requests import AskedBy
 from bot.errors import StoreError
-from bot.store.base import UNAVAILABLE, KnowledgeState, Store, StoreStats
+from bot.store.base import UNAVAILABLE, KnowledgeState, ReloadRecord, Store, StoreStats
 from bot.store.migrations import MIGRATIONS, POSTGRES, SCHEMA_VERSION, SchemaTooNew
 from bot.store.pg_errors import GONE, never_sent, readable_login_errors, reason
 from bot.store.pg_listen import CHANNEL, VersionListener
 from bot.store.rows import (
+    ANSWER_COLUMNS,
+    RELOAD_COLUMNS,
     answer_from_row,
+    answer_values,
     changed_articles,
     gap_question,
     gap_questions_sql,
+    reload_values,
     timestamp_text,
 )
 from bot.store.target import DbTarget
@@ -46,18 +50,16 @@ CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 30.0
 NOW = POSTGRES.now
 
-SAVE_ANSWER = """
+SAVE_ANSWER = f"""
 WITH saved AS (
-    INSERT INTO answers (question, answer, abstained, reason, query_terms, context_terms,
-        evidence, source, user_id, channel_id, guild_id, conversation_id, index_version,
-        latency_ms, carried_terms)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $25)
+    INSERT INTO answers ({ANSWER_COLUMNS})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
     RETURNING id
 ), cited AS (
     INSERT INTO citations (answer_id, n, article_id, title, url, passage_id, quote, start,
         "end", score, passage_hash)
-    SELECT saved.id, c.* FROM saved, unnest($15::int[], $16::text[], $17::text[], $18::text[],
-        $19::text[], $20::text[], $21::int[], $22::int[], $23::float8[], $24::text[]) AS c
+    SELECT saved.id, c.* FROM saved, unnest($16::int[], $17::text[], $18::text[], $19::text[],
+        $20::text[], $21::text[], $22::int[], $23::int[], $24::float8[], $25::text[]) AS c
 )
 SELECT id FROM saved
 """
@@ -178,20 +180,7 @@ class PostgresStore(Store):
         # One statement (atomic on its own): the answer and its citations in one round trip.
         cites = answer.citations
         args = (
-            answer.question,
-            answer.answer,
-            int(answer.abstained),
-            answer.reason,
-            json.dumps(answer.query_terms),
-            json.dumps(answer.context_terms),
-            json.dumps([e.model_dump() for e in answer.evidence]),
-            asked_by.source,
-            asked_by.user_id,
-            asked_by.channel_id,
-            asked_by.guild_id,
-            asked_by.conversation_id,
-            answer.index_version,
-            answer.latency_ms,
+            *answer_values(answer, asked_by),
             [c.n for c in cites],
             [c.article_id for c in cites],
             [c.title for c in cites],
@@ -202,7 +191,6 @@ class PostgresStore(Store):
             [c.end for c in cites],
             [c.score for c in cites],
             [c.passage_hash for c in cites],
-            json.dumps(answer.carried_terms),
         )
 
         async def work(conn: asyncpg.Connection) -> int:
@@ -311,36 +299,13 @@ class PostgresStore(Store):
 
         await self._run(work, write=True, what="save the knowledge base snapshot", transaction=True)
 
-    async def record_reload(
-        self,
-        *,
-        actor: str | None,
-        outcome: str,
-        message: str,
-        index_version: str | None,
-        articles: int | None,
-        passages: int | None,
-        diff: KnowledgeDiff | None,
-        problems: list[str],
-        duration_ms: float,
-        action: str = "reload",
-    ) -> int:
+    async def record_reload(self, record: ReloadRecord) -> int:
         async def work(conn: asyncpg.Connection) -> int:
             return int(
                 await conn.fetchval(
-                    """INSERT INTO reloads (actor, outcome, message, index_version, articles,
-                       passages, diff, problems, duration_ms, action)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
-                    actor,
-                    outcome,
-                    message,
-                    index_version,
-                    articles,
-                    passages,
-                    diff.model_dump_json() if diff else "{}",
-                    json.dumps(problems),
-                    duration_ms,
-                    action,
+                    f"""INSERT INTO reloads ({RELOAD_COLUMNS})
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+                    *reload_values(record),
                 )
             )
 

@@ -1,5 +1,6 @@
-"""What both backends read and write the same way: rows into Answers and gap questions, the
-gap query's text, timestamps as stored, and which articles a knowledge sync rewrites."""
+"""What both backends read and write the same way: a new answer's and a reload's column
+values, rows into Answers and gap questions, the gap query's text, timestamps as stored, and
+which articles a knowledge sync rewrites."""
 
 from __future__ import annotations
 
@@ -11,12 +12,62 @@ from typing import Any, Protocol
 from bot.core.answering.answers import Answer, Citation, Evidence
 from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.models import Article, KnowledgeBase
+from bot.core.requests import AskedBy
+from bot.store.base import ReloadRecord
+
+# The `answers` columns a new answer fills, in the order of `answer_values`.
+ANSWER_COLUMNS = (
+    "question, answer, abstained, reason, query_terms, context_terms, evidence, source, "
+    "user_id, channel_id, guild_id, conversation_id, index_version, latency_ms, carried_terms"
+)
+# The `reloads` columns a reload fills, in the order of `reload_values`.
+RELOAD_COLUMNS = (
+    "actor, outcome, message, index_version, articles, passages, diff, problems, duration_ms, "
+    "action"
+)
 
 
 class Row(Protocol):
     """A result row by column name (sqlite3.Row, asyncpg.Record)."""
 
     def __getitem__(self, key: str, /) -> Any: ...
+
+
+def answer_values(answer: Answer, asked_by: AskedBy) -> tuple[Any, ...]:
+    """A new answer as the values of ANSWER_COLUMNS."""
+    return (
+        answer.question,
+        answer.answer,
+        int(answer.abstained),
+        answer.reason,
+        json.dumps(answer.query_terms),
+        json.dumps(answer.context_terms),
+        json.dumps([e.model_dump() for e in answer.evidence]),
+        asked_by.source,
+        asked_by.user_id,
+        asked_by.channel_id,
+        asked_by.guild_id,
+        asked_by.conversation_id,
+        answer.index_version,
+        answer.latency_ms,
+        json.dumps(answer.carried_terms),
+    )
+
+
+def reload_values(record: ReloadRecord) -> tuple[Any, ...]:
+    """A reload as the values of RELOAD_COLUMNS."""
+    return (
+        record.actor,
+        record.outcome,
+        record.message,
+        record.index_version,
+        record.articles,
+        record.passages,
+        record.diff.model_dump_json() if record.diff else "{}",
+        json.dumps(record.problems),
+        record.duration_ms,
+        record.action,
+    )
 
 
 def answer_from_row(row: Row, citations: Sequence[Citation]) -> Answer:

@@ -17,6 +17,7 @@ from bot.core.articles.loader import load_knowledge
 from bot.core.requests import AskedBy
 from bot.errors import ConfigError, StoreError
 from bot.store import Store
+from bot.store.base import ReloadRecord
 from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION, SQLITE
 from bot.store.target import DbTarget
 
@@ -170,15 +171,17 @@ async def test_reloads_are_recorded(db_target: DbTarget) -> None:
     """Each reload outcome becomes a row, and the latest shows in stats."""
     async with await Store.open(db_target) as store:
         await store.record_reload(
-            actor="admin",
-            outcome="refused",
-            message="empty",
-            index_version="v1",
-            articles=1,
-            passages=7,
-            diff=None,
-            problems=["x: empty file"],
-            duration_ms=3.0,
+            ReloadRecord(
+                actor="admin",
+                outcome="refused",
+                message="empty",
+                index_version="v1",
+                articles=1,
+                passages=7,
+                diff=None,
+                problems=["x: empty file"],
+                duration_ms=3.0,
+            )
         )
         stats = await store.stats()
     assert stats.last_reload_outcome == "refused"

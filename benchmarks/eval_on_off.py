@@ -31,7 +31,7 @@ from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.loader import load_knowledge
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig
-from bot.core.retrieval.dense import Encoder, Semantics
+from bot.core.retrieval.dense import Encoder, Semantics, SentenceVectors
 from bot.embedding import load_encoder
 from bot.evaluation.conversations import by_category, read_conversations, run_conversations
 from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
@@ -46,7 +46,7 @@ from bot.evaluation.protocol import (
     score,
     tradeoff,
 )
-from bot.knowledge.vectors import cache_file, passage_vectors
+from bot.knowledge.vectors import cache_file, stored_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path("/work/shared/data")
@@ -68,18 +68,21 @@ EMBED_S: dict[str, float] = {}
 
 
 def semantics_for(kb: KnowledgeBase, encoder: Encoder, name: str) -> Semantics:
-    """Passage vectors cached per knowledge base (a cache file holds one base's passages)."""
+    """Passage and sentence vectors cached per knowledge base (a cache file holds one base's
+    passages)."""
     started = time.perf_counter()
-    vectors = passage_vectors(kb, encoder, cache_file(CACHE / name, encoder))
+    stored = stored_vectors(kb, encoder, cache_file(CACHE / name, encoder))
     EMBED_S[name] = time.perf_counter() - started  # cold: every passage embedded
-    return Semantics(encoder, vectors)
+    return Semantics(encoder, stored.passages, sentences=stored.sentences)
 
 
 def semantics_without(kb: KnowledgeBase, semantics: Semantics, removed: set[str]) -> Semantics:
     """The same vectors with the removed articles' passages left out (no re-embedding)."""
     assert semantics.passage_vectors is not None
     keep = [i for i, p in enumerate(kb.passages) if Path(p.article_id).stem not in removed]
-    return Semantics(semantics.encoder, semantics.passage_vectors[keep])
+    return Semantics(
+        semantics.encoder, semantics.passage_vectors[keep], sentences=semantics.sentences
+    )
 
 
 def figures(rows: list[Row], outcomes: list[Outcome], tuning: Tuning) -> dict:
@@ -201,9 +204,14 @@ def words(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
     ]
     vectors = np.concatenate([p.passage_vectors for p in parts if p.passage_vectors is not None])
     assert len(vectors) == len(kb.passages)
+    sentences = SentenceVectors.of(
+        np.concatenate([p.sentences.keys for p in parts if p.sentences is not None]),
+        np.concatenate([p.sentences.vectors for p in parts if p.sentences is not None]),
+    )
     config = EngineConfig(tuning=tuning)
     lexical = Engine(kb, config)
-    engines = {"off": lexical, "on": Engine(kb, config, lexical.index, Semantics(encoder, vectors))}
+    semantics = Semantics(encoder, vectors, sentences=sentences)
+    engines = {"off": lexical, "on": Engine(kb, config, lexical.index, semantics)}
     conversations = read_conversations(args.set)
     out: dict = {"conversations": len(conversations)}
     for name, engine in engines.items():

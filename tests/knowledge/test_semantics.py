@@ -14,7 +14,7 @@ from bot.core.text.analysis import analyze
 from bot.embedding.encoder import OnnxEncoder
 from bot.embedding.files import INSTALL_COMMAND
 from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base
-from bot.knowledge.vectors import passage_vectors
+from bot.knowledge.vectors import passage_vectors, sentence_texts, stored_vectors
 from bot.settings import Settings
 from tests.knowledge.conftest import QUESTIONS
 
@@ -41,15 +41,24 @@ def with_model(settings: Settings, model_dir: Path) -> Settings:
 def test_passage_vectors_are_reused_and_only_changed_passages_embedded(
     with_model: Settings, model_dir: Path, knowledge_dir: Path, tmp_path: Path
 ) -> None:
-    """A second build embeds nothing; after an edit, only the edited passage is embedded."""
+    """Every passage and each of its sentences is embedded once; a second build embeds
+    nothing; after an edit, only the edited passage and its sentences are embedded."""
     path = tmp_path / "vectors.npz"
     kb = load_knowledge_base(with_model)
     encoder = CountingEncoder(model_dir)
-    first = passage_vectors(kb, encoder, path)
-    assert len(encoder.texts) == len(kb.passages) == len(first)
-    np.testing.assert_allclose(np.linalg.norm(first.astype(np.float32), axis=1), 1, atol=2e-3)
+    first = stored_vectors(kb, encoder, path)
+    sentences = [s for p in kb.passages for s in sentence_texts(p.text)]
+    assert len(encoder.texts) == len(kb.passages) + len(sentences)
+    assert len(first.passages) == len(kb.passages)
+    assert len(first.sentences) == len(set(sentences))
+    np.testing.assert_allclose(
+        np.linalg.norm(first.passages.astype(np.float32), axis=1), 1, atol=2e-3
+    )
     again = CountingEncoder(model_dir)
-    np.testing.assert_array_equal(passage_vectors(kb, again, path), first)
+    reread = stored_vectors(kb, again, path)
+    np.testing.assert_array_equal(reread.passages, first.passages)
+    np.testing.assert_array_equal(reread.sentences.keys, first.sentences.keys)
+    np.testing.assert_array_equal(reread.sentences.vectors, first.sentences.vectors)
     assert again.texts == []
 
     article = next(knowledge_dir.iterdir())
@@ -58,8 +67,38 @@ def test_passage_vectors_are_reused_and_only_changed_passages_embedded(
     article.write_text(text.replace(last, last + " Ankara said so on Tuesday."), encoding="utf-8")
     edited = load_knowledge_base(with_model, use_cache=False)
     third = CountingEncoder(model_dir)
-    passage_vectors(edited, third, path)
-    assert len(third.texts) == 1 and "Ankara said so on Tuesday." in third.texts[0]
+    stored_vectors(edited, third, path)
+    changed = next(p.text for p in edited.passages if "Ankara said so on Tuesday." in p.text)
+    assert third.texts[0].endswith(changed)  # the passage (title first), then its sentences
+    assert third.texts[1:] == sentence_texts(changed)
+
+
+def test_stored_sentence_vectors_spare_embedding_at_question_time(
+    with_model: Settings, model_dir: Path
+) -> None:
+    """With the sentence vectors stored beside the passages', answering a question embeds no
+    stored sentence (only the question, and a long sentence narrowed around its terms), and
+    gives the answers that embedding each re-ranked sentence at question time gives."""
+    kb = load_knowledge_base(with_model)
+    stored = stored_vectors(kb, OnnxEncoder(model_dir), None)
+    live, kept = CountingEncoder(model_dir), CountingEncoder(model_dir)
+    lexical = Engine(kb, EngineConfig())
+    at_question_time = Engine(kb, EngineConfig(), lexical.index, Semantics(live, stored.passages))
+    from_store = Engine(
+        kb,
+        EngineConfig(),
+        lexical.index,
+        Semantics(kept, stored.passages, sentences=stored.sentences),
+    )
+    for question in QUESTIONS:
+        expected, answer = at_question_time.answer(question), from_store.answer(question)
+        assert (answer.answer, answer.abstained) == (expected.answer, expected.abstained)
+        assert answer.citations == expected.citations
+    stored_sentences = {s for p in kb.passages for s in sentence_texts(p.text)}
+    assert [t for t in kept.texts if t in QUESTIONS] == QUESTIONS
+    assert not stored_sentences & set(kept.texts)
+    assert stored_sentences & set(live.texts)  # without them: embedded at question time
+    assert len(kept.texts) < len(live.texts)
 
 
 def test_the_dense_path_finds_a_passage_that_shares_no_word_with_the_question(

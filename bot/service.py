@@ -28,7 +28,13 @@ from bot.core.text.analysis import analyze
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
 from bot.following import VersionFollower
 from bot.knowledge.background import VectorJob, VectorProgress
-from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base, start_vectors
+from bot.knowledge.factory import (
+    build_engine,
+    dense_notice,
+    load_knowledge_base,
+    start_vectors,
+    wait_for_model,
+)
 from bot.knowledge.versions import Version, VersionStore, manifest_id
 from bot.results import (
     VOTE_VALUES,
@@ -274,6 +280,14 @@ class QAService:
             if done:
                 return job.progress
         return None
+
+    async def wait_for_model(self) -> bool:
+        """Until the embedding model (loaded in the background; questions are answered
+        lexically meanwhile) is ready; whether it is usable. For one-shot answers that
+        should have the model's."""
+        if self._engine.semantics is None:
+            return False
+        return await asyncio.to_thread(wait_for_model, self.settings)
 
     async def __aenter__(self) -> QAService:
         return self

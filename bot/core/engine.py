@@ -401,6 +401,8 @@ class Engine:
         # A follow-up's words lean on the previous turn ("What exhibition did he attend?"):
         # the question alone is no fair measure of meaning, so it is answered lexically.
         semantics = self.semantics if not borrowed else None
+        if semantics is not None and not semantics.ready:  # the model is still loading
+            semantics = None
         vector = semantics.vectors([question])[0] if semantics is not None else None
         # One snapshot per question: vectors published meanwhile serve the next question.
         dense = semantics.passage_vectors if semantics is not None else None

@@ -90,7 +90,15 @@ def embedding_notice(settings: Settings) -> str:
     """What the embedding model is doing, in one line (for `index`, `/kb` and the log)."""
     return shared_encoder(
         settings.embedding_model, settings.models_dir, settings.embedding_precision == "int8"
-    ).notice
+    ).status
+
+
+def wait_for_model(settings: Settings, timeout: float | None = None) -> bool:
+    """Until the embedding model (loading in the background) is ready; whether it is usable
+    (blocking: call off the event loop)."""
+    return shared_encoder(
+        settings.embedding_model, settings.models_dir, settings.embedding_precision == "int8"
+    ).wait(timeout)
 
 
 def build_semantics(
@@ -111,7 +119,8 @@ def build_semantics(
     if len(kb.passages) > settings.dense_max_passages:
         return Semantics(state.encoder)
     path = cache_file(settings.cache_dir, state.encoder) if use_cache else None
-    if not background:
+    if not background:  # computed now (tests, evaluation): with the model, loaded
+        state.wait()
         stored = stored_vectors(kb, state.encoder, path)
         return Semantics(state.encoder, stored.passages, sentences=stored.sentences)
     plan = plan_vectors(kb, state.encoder.dimension, path)

@@ -125,6 +125,7 @@ async def test_start_serves_lexically_until_the_vectors_are_ready_then_dense(
     done = await service.wait_for_vectors()
     assert done == VectorProgress(total, total, "ready")
     assert service.engine.semantics.passage_vectors is not None
+    assert await service.wait_for_model()  # loaded in the background meanwhile
     after = await service.ask(REWORDED)
     assert volcano_cited([e.passage_id for e in after.evidence], service)
     assert all(e.similarity is not None for e in after.evidence)
@@ -227,6 +228,7 @@ async def test_a_restart_reuses_every_vector_and_serves_dense_at_once(
         assert again.vectors is None
         semantics = again.engine.semantics
         assert semantics is not None and semantics.passage_vectors is not None
+        assert await again.wait_for_model()
         answer = await again.ask(REWORDED)
         assert volcano_cited([e.passage_id for e in answer.evidence], again)
     assert len(gated.texts) == embedded

@@ -3,16 +3,18 @@ the size limit, the `off` setting and a missing model."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.core.engine import Engine, EngineConfig
-from bot.core.retrieval.dense import Semantics
+from bot.core.retrieval.dense import Encoder, Semantics
 from bot.core.text.analysis import analyze
 from bot.embedding.encoder import OnnxEncoder
 from bot.embedding.files import INSTALL_COMMAND
+from bot.embedding.lazy import LazyEncoder
 from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base
 from bot.knowledge.vectors import passage_vectors, sentence_texts, stored_vectors
 from bot.settings import Settings
@@ -173,3 +175,42 @@ def test_why_this_answer_shows_each_passages_similarity(with_model: Settings) ->
     for evidence in answer.evidence:
         assert evidence.similarity is not None and -1.0 <= evidence.similarity <= 1.0
     assert max(e.similarity or 0.0 for e in answer.evidence) > 0.3
+
+
+class GatedLoad(LazyEncoder):
+    """The real background load, held until the test opens `gate`."""
+
+    def __init__(self, folder: Path, gate: threading.Event) -> None:
+        self.gate = gate
+        super().__init__(folder)
+
+    def _load(self) -> None:
+        assert self.gate.wait(300), "the test never opened the gate"
+        super()._load()
+
+
+def test_while_the_model_loads_answers_are_lexical_then_the_models(
+    with_model: Settings, model_dir: Path
+) -> None:
+    """An engine whose model is still loading in the background answers exactly as the
+    lexical engine does and says it is loading; once loaded, exactly as an engine built
+    with the model loaded."""
+    kb = load_knowledge_base(with_model)
+    stored = stored_vectors(kb, OnnxEncoder(model_dir), None)
+    gate = threading.Event()
+    lazy = GatedLoad(model_dir, gate)
+    lexical = Engine(kb, EngineConfig())
+
+    def with_encoder(encoder: Encoder) -> Engine:
+        semantics = Semantics(encoder, stored.passages, sentences=stored.sentences)
+        return Engine(kb, EngineConfig(), lexical.index, semantics)
+
+    engine, loaded = with_encoder(lazy), with_encoder(OnnxEncoder(model_dir))
+    assert not lazy.ready and "loading" in lazy.notice
+    for question in QUESTIONS:
+        assert engine.answer(question) == lexical.answer(question)
+    gate.set()
+    assert lazy.wait(300) and lazy.notice == f"embedding model {lazy.name}"
+    for question in QUESTIONS:
+        assert engine.answer(question) == loaded.answer(question)
+    assert any(e.similarity is not None for e in engine.answer(QUESTIONS[0]).evidence)

@@ -118,6 +118,12 @@ class Semantics:
         self._cache_size = cache_size
 
     @property
+    def ready(self) -> bool:
+        """Whether the encoder can embed now: one still loading in the background says
+        `ready = False` (bot/embedding/lazy.py), and questions are answered lexically."""
+        return bool(getattr(self.encoder, "ready", True))
+
+    @property
     def passage_vectors(self) -> np.ndarray | None:
         return self._stored[0]
 

@@ -54,6 +54,6 @@ for ef in (32, 64, 128):
     h.hnsw.efSearch = ef
     _, exact = flat.search(q, 20)
     _, got = h.search(q, 20)
-    recall = np.mean([len(set(a) & set(b)) / 20 for a, b in zip(exact, got)])
+    recall = np.mean([len(set(a) & set(b)) / 20 for a, b in zip(exact, got, strict=True)])
     print("hnsw ef", ef, bench(lambda v: h.search(v[None], 20)), "recall@20", round(recall, 3))
 print(os.getloadavg())

@@ -11,8 +11,8 @@ question vector and any sentence not stored are embedded by the real model (int8
 Per question, interleaved (same machine load): lexical (model off); model on before the
 vectors are ready (re-ranked sentences embedded at question time, cached by text); model on
 with vectors ready (float16 as stored; `Semantics` searches a float32 copy); and the exact
-search alone (`top_by_cosine`) over float16 and float32 matrices (numpy has no float16 BLAS). Corpus: `bench_corpus.py`
-(SQuAD sentences recombined), questions: SQuAD dev. Writes
+search alone (`top_by_cosine`) over float16 and float32 matrices (numpy has no float16
+BLAS). Corpus: `bench_corpus.py` (SQuAD sentences recombined), questions: SQuAD dev. Writes
 `benchmarks/results/bench-dense-scale.json`.
 """
 

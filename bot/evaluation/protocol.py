@@ -106,7 +106,9 @@ def open_engine(
     """An engine over `kb` whose composer never abstains on weak evidence (rules apply later);
     `semantics`: the embedding model (None: lexical); `index`: one already built for `kb`."""
     # The model's rescue at -inf answers everything too; outcomes keep the cosine for the rule.
-    semantic = config.tuning.semantic.model_copy(update={"rescue_cosine": -math.inf})
+    semantic = config.tuning.semantic.model_copy(
+        update={"rescue_cosine": -math.inf, "min_support": -math.inf}
+    )
     tuning = config.tuning.model_copy(update={"min_support": -math.inf, "semantic": semantic})
     return Engine(kb, replace(config, tuning=tuning), index, semantics)
 

@@ -7,11 +7,14 @@ answerable questions) against abstain (removed-article, SQuAD v2.0 unanswerable,
 Each set weighs the same in the fit, and each side of a set the same.
 
 The curves are scored on out-of-fold scores (5 folds), so the threshold is not chosen on
-scores the weights were fitted to; the operating point: the threshold abstaining most on
-the abstain side (removed + unanswerable + off-topic, each set's share averaged) while in-KB
-questions wrongly abstained stay ≤ `--max-in` and the answerable v2.0 hit stays within
-`--max-hit-drop` of the current rule's. With ``--write`` the weights fitted on all records
-(rounded to 0.001) and that threshold go into tuning.json's `semantic`.
+scores the weights were fitted to. No threshold meets every target of issue 14 on dev (the
+curve shows it), so the operating point: among the thresholds that abstain on at most
+`--max-in` (5 %, the lexical rule's budget) of in-KB questions and on no more than the
+previous model-on rule (lexical score + cosine veto/rescue) did on the same records, and
+keep the answerable v2.0 hit and the users'-words answerable hit within `--max-hit-drop` of
+its, the one abstaining most on the abstain side (removed + unanswerable + off-topic, each
+set's share averaged). With ``--write`` the weights fitted on all records (rounded to 0.001) and
+that threshold go into tuning.json's `semantic`.
 
     python benchmarks/eval_fit_semantic_abstention.py [--write]
 """
@@ -129,8 +132,8 @@ def out_of_fold(d: Data, folds: int = 5) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=Path, default=RECORDS)
-    parser.add_argument("--max-in", type=float, default=0.025, help="in-KB wrongly abstained")
-    parser.add_argument("--max-hit-drop", type=float, default=0.015, help="v2 answerable hit")
+    parser.add_argument("--max-in", type=float, default=0.05, help="in-KB wrongly abstained")
+    parser.add_argument("--max-hit-drop", type=float, default=0.01, help="answerable hits")
     parser.add_argument("--write", action="store_true")
     parser.add_argument(
         "--json", type=Path, default=ROOT / "benchmarks/results/abstention-fit.json"
@@ -148,13 +151,16 @@ def main(argv: list[str] | None = None) -> int:
 
     scores = out_of_fold(d)
     curve = []
-    for t in np.round(np.arange(-3.0, 3.01, 0.1), 2):
+    for t in np.round(np.arange(-3.0, 3.01, 0.05), 2):
         f = figures(d, d.forced | (scores < t))
         curve.append({"threshold": float(t), **f})
+    max_in = min(args.max_in, before["in_wrongly_abstained"]) + 1e-12
+    drop = args.max_hit_drop + 1e-12
     ok = [
         p for p in curve
-        if p["in_wrongly_abstained"] <= args.max_in + 1e-12
-        and p["v2_answerable_hit"] >= before["v2_answerable_hit"] - args.max_hit_drop - 1e-12
+        if p["in_wrongly_abstained"] <= max_in
+        and p["v2_answerable_hit"] >= before["v2_answerable_hit"] - drop
+        and p["words_answerable_hit"] >= before["words_answerable_hit"] - drop
     ]  # fmt: skip
 
     def gain(p: dict) -> float:
@@ -166,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
           "| off-topic / words hit / words abstained, %):")  # fmt: skip
     for p in curve:
         mark = " <=" if p is chosen else ""
+        if round(p["threshold"] * 10) != p["threshold"] * 10 and p is not chosen:
+            continue  # the printout every 0.1; the JSON has every 0.05
         print(f"  {p['threshold']:+.1f}: {100 * p['removed_abstained']:5.1f} "
               f"{100 * p['in_wrongly_abstained']:5.1f} {100 * p['in_hit']:5.1f} | "
               f"{100 * p['v2_unanswerable_abstained']:5.1f} {100 * p['v2_answerable_hit']:5.1f} | "
@@ -184,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     if chosen is None:
         print("no threshold meets the criterion")
         return 1
-    print(f"chosen threshold {chosen['threshold']:+.1f}")
+    print(f"chosen threshold {chosen['threshold']:+.2f}")
     if args.write:
         how = (
             "benchmarks/eval_fit_semantic_abstention.py (records: eval_record_support.py --split "
@@ -192,14 +200,16 @@ def main(argv: list[str] | None = None) -> int:
             "support_weights by logistic regression over lexical and semantic figures (removed-"
             "articles protocol, SQuAD v2.0, users'-words single-turn questions; each set and "
             "side weighing the same); min_support on 5-fold out-of-fold scores: most abstention "
-            f"on the abstain side with in-KB wrongly abstained <= {args.max_in:.1%} and v2.0 "
-            f"answerable hit within {args.max_hit_drop:.1%} of the previous rule. "
+            "on the abstain side (mean of the three sets) among thresholds abstaining on at most "
+            f"{args.max_in:.0%} of in-KB questions and no more than the previous rule (lexical "
+            "score, cosine veto 0.35 / rescue 0.6), and keeping the v2.0 and users'-words "
+            "answerable hits within "
+            f"{args.max_hit_drop:.0%} of it (docs/evaluation.md)"
         )
         old = tuning.fitted["semantic"].split(" || ")[0]
         weights = {n: round(float(v), 3) for n, v in zip(names, w, strict=True)}
-        semantic = tuning.semantic.model_copy(
-            update={"support_weights": weights, "min_support": chosen["threshold"]}
-        )
+        update = {"support_weights": weights, "min_support": chosen["threshold"]}
+        semantic = tuning.semantic.model_copy(update=update)
         fitted = tuning.fitted | {"semantic": f"{old} || {how}"}
         write_tuning(tuning.model_copy(update={"semantic": semantic, "fitted": fitted}))
         print(f"written to {TUNING_FILE}")

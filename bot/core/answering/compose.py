@@ -181,7 +181,12 @@ class Composer:
             shown = term_words(question)
             missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)
             reason = f"the key terms {missing} appear in no passage that matches the rest"
-            if self.strong_enough(replace(support, max_cosine=None)):
+            if not missing_terms:
+                reason = "the passages share the question's words but none answers it"
+            if support.max_cosine is not None and (
+                not missing_terms or self.strong_enough(replace(support, max_cosine=None))
+            ):
+                # The words are there (or would do without the model): meaning decided.
                 reason = (
                     f"no passage is close in meaning to the question "
                     f"(best similarity {support.max_cosine:.2f})"

@@ -52,13 +52,13 @@ SUPPORT_FEATURES = (
 
 
 # What the model-on abstention score weighs (tuning.json's `semantic.support_weights`):
-# the lexical figures plus the model's cosines and the figures that tell a passing mention
-# from a topic. Fitted by benchmarks/eval_fit_semantic_abstention.py.
+# the lexical figures plus the model's best cosine and the figures that tell a passing
+# mention from a topic. Fitted by benchmarks/eval_fit_semantic_abstention.py; the chosen
+# sentence's and best passage's cosines are recorded too but not weighed (on dev they added
+# nothing out of fold, and a passage's cosine depends on its length and title).
 SEMANTIC_FEATURES = (
     *SUPPORT_FEATURES,
     "max_cosine",
-    "chosen_cosine",
-    "passage_cosine",
     "article_margin",
     "rare_missing",
     "rare_missing_passage",
@@ -68,16 +68,10 @@ SEMANTIC_FEATURES = (
 
 
 def semantic_features(support: Support, together_cap: int) -> tuple[float, ...]:
-    """The figures the model-on score weighs, in SEMANTIC_FEATURES order (a cosine the model
-    did not give counts as the best one given: vectors not ready yet)."""
-    best = support.max_cosine if support.max_cosine is not None else 0.0
-    chosen = support.chosen_cosine if support.chosen_cosine is not None else best
-    passage = support.passage_cosine if support.passage_cosine is not None else best
+    """The figures the model-on score weighs, in SEMANTIC_FEATURES order."""
     return (
         *support.features(together_cap),
-        best,
-        chosen,
-        passage,
+        support.max_cosine if support.max_cosine is not None else 0.0,
         support.article_margin,
         support.rare_missing,
         support.rare_missing_passage,

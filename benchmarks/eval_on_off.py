@@ -7,7 +7,9 @@
     python benchmarks/eval_on_off.py scifact                             # Engine.search on/off
 
 Model off = the same engine and index without the model (what BOT_EMBEDDING_MODEL=off
-serves); model on = the installed all-MiniLM-L6-v2 (int8) with the shipped `tuning.json`.
+serves); model on = the installed all-MiniLM-L6-v2 (int8) with the shipped `tuning.json`;
+"on_before" = model on with the previous abstention rule (lexical score + cosine veto and
+rescue), scored on the same recorded answers (SQuAD parts) or asked again (users' words).
 Nothing is fitted here. Each part writes `benchmarks/results/onoff-<part>[-<split>].json`;
 `benchmarks/plot_on_off.py` draws the plots from them. Reads /work/shared/data (or --data)
 and the installed model; exits 0 with one line when either is absent.

@@ -20,7 +20,7 @@ from bot.core.answering.followup import (
     leans_on_context,
     resolve,
 )
-from bot.core.answering.tuning import Tuning, default_tuning
+from bot.core.answering.tuning import SearchFusion, SemanticTuning, Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
 from bot.core.retrieval.dense import (
@@ -40,6 +40,8 @@ _T = TypeVar("_T")
 _ARTICLE_SCAN_LIMIT = 2_000
 _REFERRING_TERMS = frozenset(analyze(" ".join(REFERRING_WORDS), names=False))
 _P = ParamSpec("_P")
+
+Fusion = SearchFusion | SemanticTuning  # a fusion's weight, rrf k and dense candidates
 
 ANALYZER_VERSION = "a5"  # a5: "won" and "may" are terms, no longer stopwords
 
@@ -277,11 +279,17 @@ class Engine:
         return found
 
     def _rank(
-        self, terms: Sequence[str], extra: Sequence[str], k: int, dense: np.ndarray | None = None
+        self,
+        terms: Sequence[str],
+        extra: Sequence[str],
+        k: int,
+        question_vector: np.ndarray | None = None,
+        passage_vectors: np.ndarray | None = None,
+        fusion: Fusion | None = None,
     ) -> list[SearchResult]:
         return [
             SearchResult(self._passages[i], self._articles[self._passages[i].article_id], score)
-            for i, score in self._ranked(terms, extra, k, dense)
+            for i, score in self._ranked(terms, extra, k, question_vector, passage_vectors, fusion)
         ]
 
     def _ranked(
@@ -291,19 +299,22 @@ class Engine:
         k: int,
         question_vector: np.ndarray | None = None,
         passage_vectors: np.ndarray | None = None,
+        fusion: Fusion | None = None,
     ) -> list[tuple[int, float]]:
         """The best k (passage position, BM25 score) pairs, best first.
 
         With a question vector and passage vectors (the snapshot the question read), BM25's
         ranking is fused with the nearest passages by cosine (reciprocal-rank fusion), so a
-        question sharing few words with its passage still finds it; the scores stay BM25's.
+        question sharing few words with its passage still finds it; the scores stay BM25's
+        (0 for a passage found by meaning alone). `fusion`: its weight, k and candidates
+        (default: `ask`'s, tuning.json's `semantic`; `search` has its own).
         """
-        tuning = self.config.tuning.semantic
+        tuning = fusion or self.config.tuning.semantic
         if question_vector is None or passage_vectors is None or tuning.dense_weight <= 0:
             return self._bm25_ranked(terms, extra, k)
-        nearest = top_by_cosine(question_vector, passage_vectors, tuning.dense_candidates)
         if not terms and not extra:
             return []
+        nearest = top_by_cosine(question_vector, passage_vectors, tuning.dense_candidates)
         scores = self._scores(terms, extra)
         lexical = [i for i, _ in self._best(terms, extra, scores, max(k, tuning.dense_candidates))]
         fused = reciprocal_rank_fusion(
@@ -340,8 +351,24 @@ class Engine:
         return list(self.index.best(scores, k, holding=holding))
 
     def search(self, query: str, k: int = 10) -> list[SearchResult]:
-        """The best passages for a query, best first (BM25, title included)."""
-        return self._rank(analyze(query, names=False), (), k)
+        """The best passages for a query, best first: BM25 (title included), fused with the
+        nearest passages by meaning once the passage vectors are ready (lexical until then,
+        and without the model). Each result's score is its BM25 score, as for `ask`."""
+        terms = analyze(query, names=False)
+        fusion = self.config.tuning.semantic.search
+        semantics = self.semantics
+        # One snapshot per query: vectors published meanwhile serve the next one.
+        dense = semantics.passage_vectors if semantics is not None else None
+        if semantics is None or dense is None or not terms or fusion.dense_weight <= 0:
+            return self._rank(terms, (), k)
+        vector = semantics.vectors([query])[0]
+        return self._rank(terms, (), k, vector, dense, fusion)
+
+    def search_by_meaning(self) -> int:
+        """How many passages nearest by meaning a search adds to BM25's now (0: lexical)."""
+        fusion = self.config.tuning.semantic.search
+        ready = self.semantics is not None and self.semantics.passage_vectors is not None
+        return fusion.dense_candidates if ready and fusion.dense_weight > 0 else 0
 
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""

@@ -26,6 +26,17 @@ _FITTED = frozenset({"sentence_weights", "support_weights", "semantic"})
 _NOT_PARAMETERS = frozenset({"version", "fitted", "reasons"})
 
 
+class SearchFusion(BaseModel):
+    """How `Engine.search` (the `search` command) fuses BM25 with the dense path: fitted on
+    dev apart from `ask`'s candidates (benchmarks/eval_fit_search.py). Weight 0 = lexical."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dense_candidates: int = Field(default=20, ge=1)  # nearest passages fused with BM25's
+    dense_weight: float = Field(default=0.0, ge=0)  # dense ranking's weight in RRF (BM25: 1)
+    rrf_k: float = Field(default=60.0, gt=0)
+
+
 class SemanticTuning(BaseModel):
     """How the embedding model's cosine joins the lexical evidence (used only when a model is
     loaded; fitted on SQuAD dev by benchmarks/eval_embedding.py). Zero weights = lexical."""
@@ -39,6 +50,7 @@ class SemanticTuning(BaseModel):
     dense_candidates: int = Field(default=20, ge=1)  # nearest passages fused with BM25's
     dense_weight: float = Field(default=0.0, ge=0)  # dense ranking's weight in RRF (BM25: 1)
     rrf_k: float = Field(default=60.0, gt=0)
+    search: SearchFusion = SearchFusion()  # the same fusion for search, fitted on its own
 
 
 class Tuning(BaseModel):

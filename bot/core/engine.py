@@ -20,7 +20,7 @@ from bot.core.answering.followup import (
     leans_on_context,
     resolve,
 )
-from bot.core.answering.tuning import SearchFusion, SemanticTuning, Tuning, default_tuning
+from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
 from bot.core.articles.models import AllPassages, Article, KnowledgeBase, Passage
 from bot.core.retrieval.dense import (
@@ -29,6 +29,7 @@ from bot.core.retrieval.dense import (
     top_by_cosine,
 )
 from bot.core.retrieval.encode import encode_passages
+from bot.core.retrieval.fusion import convex_fusion
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import QuerySpelling, spellings
 from bot.core.text.analysis import analyze
@@ -40,8 +41,6 @@ _T = TypeVar("_T")
 _ARTICLE_SCAN_LIMIT = 2_000
 _REFERRING_TERMS = frozenset(analyze(" ".join(REFERRING_WORDS), names=False))
 _P = ParamSpec("_P")
-
-Fusion = SearchFusion | SemanticTuning  # a fusion's weight, rrf k and dense candidates
 
 ANALYZER_VERSION = "a5"  # a5: "won" and "may" are terms, no longer stopwords
 
@@ -285,11 +284,10 @@ class Engine:
         k: int,
         question_vector: np.ndarray | None = None,
         passage_vectors: np.ndarray | None = None,
-        fusion: Fusion | None = None,
     ) -> list[SearchResult]:
         return [
             SearchResult(self._passages[i], self._articles[self._passages[i].article_id], score)
-            for i, score in self._ranked(terms, extra, k, question_vector, passage_vectors, fusion)
+            for i, score in self._ranked(terms, extra, k, question_vector, passage_vectors)
         ]
 
     def _ranked(
@@ -299,17 +297,14 @@ class Engine:
         k: int,
         question_vector: np.ndarray | None = None,
         passage_vectors: np.ndarray | None = None,
-        fusion: Fusion | None = None,
     ) -> list[tuple[int, float]]:
         """The best k (passage position, BM25 score) pairs, best first.
 
         With a question vector and passage vectors (the snapshot the question read), BM25's
         ranking is fused with the nearest passages by cosine (reciprocal-rank fusion), so a
-        question sharing few words with its passage still finds it; the scores stay BM25's
-        (0 for a passage found by meaning alone). `fusion`: its weight, k and candidates
-        (default: `ask`'s, tuning.json's `semantic`; `search` has its own).
+        question sharing few words with its passage still finds it; the scores stay BM25's.
         """
-        tuning = fusion or self.config.tuning.semantic
+        tuning = self.config.tuning.semantic
         if question_vector is None or passage_vectors is None or tuning.dense_weight <= 0:
             return self._bm25_ranked(terms, extra, k)
         if not terms and not extra:
@@ -352,23 +347,31 @@ class Engine:
 
     def search(self, query: str, k: int = 10) -> list[SearchResult]:
         """The best passages for a query, best first: BM25 (title included), fused with the
-        nearest passages by meaning once the passage vectors are ready (lexical until then,
-        and without the model). Each result's score is its BM25 score, as for `ask`."""
+        passages nearest in meaning once the passage vectors are ready (lexical until then,
+        and without the model). Each result's score is its BM25 score (0 for a passage found
+        by meaning alone), as in `ask`'s evidence; the order is the fused one."""
         terms = analyze(query, names=False)
         fusion = self.config.tuning.semantic.search
         semantics = self.semantics
         # One snapshot per query: vectors published meanwhile serve the next one.
         dense = semantics.passage_vectors if semantics is not None else None
-        if semantics is None or dense is None or not terms or fusion.dense_weight <= 0:
+        if semantics is None or dense is None or not terms or fusion.cosine_share <= 0:
             return self._rank(terms, (), k)
         vector = semantics.vectors([query])[0]
-        return self._rank(terms, (), k, vector, dense, fusion)
+        scores = self._scores(terms, ())
+        cosines = (dense @ vector.astype(dense.dtype)).astype(np.float32)
+        lexical = self._best(terms, (), scores, k)
+        fused = convex_fusion(scores, lexical, cosines, fusion.cosine_share, fusion.nearest, k)
+        return [
+            SearchResult(self._passages[i], self._articles[self._passages[i].article_id], s)
+            for i, s in ((i, float(scores[i])) for i, _ in fused)
+        ]
 
     def search_by_meaning(self) -> int:
-        """How many passages nearest by meaning a search adds to BM25's now (0: lexical)."""
+        """How many passages nearest in meaning a search adds to BM25's now (0: lexical)."""
         fusion = self.config.tuning.semantic.search
         ready = self.semantics is not None and self.semantics.passage_vectors is not None
-        return fusion.dense_candidates if ready and fusion.dense_weight > 0 else 0
+        return fusion.nearest if ready and fusion.cosine_share > 0 else 0
 
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""

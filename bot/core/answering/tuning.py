@@ -27,14 +27,14 @@ _NOT_PARAMETERS = frozenset({"version", "fitted", "reasons"})
 
 
 class SearchFusion(BaseModel):
-    """How `Engine.search` (the `search` command) fuses BM25 with the dense path: fitted on
-    dev apart from `ask`'s candidates (benchmarks/eval_fit_search.py). Weight 0 = lexical."""
+    """How `Engine.search` (the `search` command) fuses BM25 with the dense path: a convex
+    combination of normalised scores (core/retrieval/fusion.py), fitted on dev apart from
+    `ask`'s candidates (benchmarks/eval_fit_search.py). Share 0 = lexical."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    dense_candidates: int = Field(default=20, ge=1)  # nearest passages fused with BM25's
-    dense_weight: float = Field(default=0.0, ge=0)  # dense ranking's weight in RRF (BM25: 1)
-    rrf_k: float = Field(default=60.0, gt=0)
+    cosine_share: float = Field(default=0.0, ge=0, lt=1)  # the cosine's part (< 1: BM25 counts)
+    nearest: int = Field(default=100, ge=1)  # passages by cosine: the last one scales to 0
 
 
 class SemanticTuning(BaseModel):

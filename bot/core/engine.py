@@ -29,7 +29,7 @@ from bot.core.retrieval.dense import (
     top_by_cosine,
 )
 from bot.core.retrieval.encode import encode_passages
-from bot.core.retrieval.fusion import convex_fusion
+from bot.core.retrieval.fusion import convex_fusion, cosines
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import QuerySpelling, spellings
 from bot.core.text.analysis import analyze
@@ -359,9 +359,9 @@ class Engine:
             return self._rank(terms, (), k)
         vector = semantics.vectors([query])[0]
         scores = self._scores(terms, ())
-        cosines = (dense @ vector.astype(dense.dtype)).astype(np.float32)
         lexical = self._best(terms, (), scores, k)
-        fused = convex_fusion(scores, lexical, cosines, fusion.cosine_share, fusion.nearest, k)
+        similar = cosines(dense, vector)
+        fused = convex_fusion(scores, lexical, similar, fusion.cosine_share, fusion.nearest, k)
         return [
             SearchResult(self._passages[i], self._articles[self._passages[i].article_id], s)
             for i, s in ((i, float(scores[i])) for i, _ in fused)

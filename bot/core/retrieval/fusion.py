@@ -12,6 +12,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
+_CHUNK = 1024  # rows converted to float32 at a time: stays in cache, no full copy
+
+
+def cosines(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Every row's dot product with `query` (float32), for float16 or float32 rows.
+
+    numpy multiplies float16 without BLAS (≈ 2.5× slower, measured at 7,387 × 384); rows
+    converted in chunks make float32 products at a small fraction of the memory.
+    """
+    q = query.astype(np.float32)
+    if vectors.dtype == np.float32:
+        return vectors @ q
+    out = np.empty(len(vectors), dtype=np.float32)
+    for start in range(0, len(vectors), _CHUNK):
+        out[start : start + _CHUNK] = vectors[start : start + _CHUNK].astype(np.float32) @ q
+    return out
+
 
 def convex_fusion(
     bm25: np.ndarray,

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.retrieval.fusion import convex_fusion
+from bot.core.retrieval.fusion import convex_fusion, cosines
 
 
 def brute_force(
@@ -63,3 +63,14 @@ def test_share_zero_keeps_bm25s_order_and_a_query_matching_nothing_ranks_by_mean
     lexical = lexical_best(bm25, 5)
     assert [i for i, _ in convex_fusion(bm25, lexical, cosines, 0.0, 5, 3)] == [3, 1, 4]
     assert [i for i, _ in convex_fusion(np.zeros(5), [], cosines, 0.35, 3, 5)] == [0, 2, 4]
+
+
+def test_cosines_of_float16_rows_equal_float32_products() -> None:
+    """Rows stored as float16 (passage vectors) give the float32 product of those rows,
+    across chunk boundaries."""
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(2500, 8)).astype(np.float16)
+    query = rng.normal(size=8).astype(np.float32)
+    wide = rows.astype(np.float32)
+    np.testing.assert_allclose(cosines(rows, query), wide @ query, rtol=1e-6, atol=1e-5)
+    np.testing.assert_array_equal(cosines(wide, query), wide @ query)

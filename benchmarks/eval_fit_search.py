@@ -293,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         search = SearchFusion(cosine_share=c["cosine_share"], nearest=c["nearest"])
         semantic = tuning.semantic.model_copy(update={"search": search})
         fitted = dict(tuning.fitted)
-        fitted["semantic"] = re.sub(r"\. Search: .*$", "", fitted["semantic"]) + (
-            f". Search: benchmarks/eval_fit_search.py --sample {args.sample} --write "
+        # Parts joined by " || ": re-ranking's, abstention's, then this one ("Search: ...").
+        kept = [p for p in fitted["semantic"].split(" || ") if not p.startswith("Search: ")]
+        fitted["semantic"] = " || ".join(kept) + (
+            f" || Search: benchmarks/eval_fit_search.py --sample {args.sample} --write "
             f"(benchmarks/results/search-fusion-dev.txt): convex combination of BM25 / best "
             f"BM25 and the cosine scaled over the nearest passages, by grid on SQuAD v1.1 "
             f"dev (seed {args.seed}: the passage holding the answer) and the users'-words dev "

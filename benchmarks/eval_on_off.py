@@ -282,8 +282,9 @@ def words(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
 
 
 def scifact(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
-    """`Engine.search` with the model off and on (the dense path is not part of search), and,
-    separately, the ranking `ask` uses for its candidates (BM25 fused with the dense path)."""
+    """`Engine.search` with the model off (BM25) and on (BM25 fused with the dense path by
+    tuning.json's `semantic.search`, once the passage vectors are there), and, for
+    comparison, the fusion `ask` uses for its candidates (`semantic`'s own weight)."""
     import tempfile
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -303,7 +304,7 @@ def scifact(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
     config = EngineConfig(tuning=tuning)
     lexical = Engine(kb, config)
     started = time.perf_counter()
-    dense = args.dense and len(kb.passages) <= args.dense_max
+    dense = not args.no_dense and len(kb.passages) <= args.dense_max
     semantics = semantics_for(kb, encoder, "scifact") if dense else Semantics(encoder)
     vectors_s = time.perf_counter() - started
     semantic = Engine(kb, config, lexical.index, semantics)
@@ -311,7 +312,8 @@ def scifact(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
     def fused(query: str, depth: int) -> list[str]:
         vector = semantics.vectors([query])[0]
         seen: dict[str, None] = {}
-        for hit in semantic._rank(analyze(query, names=False), (), depth * 3, vector):
+        terms = analyze(query, names=False)
+        for hit in semantic._rank(terms, (), depth * 3, vector, semantics.passage_vectors):
             seen.setdefault(Path(hit.article.id).stem, None)
         return list(seen)[:depth]
 
@@ -345,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=400, help="questions per part")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", type=Path, default=ROOT / "benchmarks/data/user_words_dev.jsonl")
-    parser.add_argument("--dense", action="store_true", help="scifact: embed the abstracts too")
+    parser.add_argument("--no-dense", action="store_true", help="scifact: no passage vectors")
     parser.add_argument("--dense-max", type=int, default=20_000)
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/onoff-*.json")
     args = parser.parse_args(argv)

@@ -100,14 +100,20 @@ def clean_question(text: str, max_chars: int) -> str:
     return cleaned
 
 
-def _fewer_hits(query: str, found: int, passages: int) -> str:
-    """Why a search found fewer passages than asked for (search only lists matches)."""
+def _fewer_hits(query: str, found: int, passages: int, by_meaning: int = 0) -> str:
+    """Why a search found fewer passages than asked for (search lists matches, and with the
+    embedding model's vectors the `by_meaning` passages nearest the query)."""
     if not analyze(query, names=False):
         return "the query has no searchable words (only common words like “the” or “what”)"
     if found == 0:
         return "no passage contains a word of the query"
     if found >= passages:
         return f"the knowledge base has only {passages:,} passage(s)"
+    if by_meaning:
+        return (
+            f"only {found:,} passage(s) contain a word of the query or are among the "
+            f"{by_meaning:,} nearest to it in meaning"
+        )
     return f"only {found:,} passage(s) contain a word of the query"
 
 
@@ -347,7 +353,11 @@ class QAService:
             )
             for h in found
         ]
-        reason = None if len(hits) >= k else _fewer_hits(query, len(hits), engine.passage_count)
+        reason = (
+            None
+            if len(hits) >= k
+            else _fewer_hits(query, len(hits), engine.passage_count, engine.search_by_meaning())
+        )
         return SearchReport(query=query, top_k=k, hits=hits, reason=reason)
 
     async def answer(self, answer_id: int) -> Answer:

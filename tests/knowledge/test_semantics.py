@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.core.engine import Engine, EngineConfig
+from bot.core.engine import Engine, EngineConfig, SearchResult
 from bot.core.retrieval.dense import Encoder, Semantics
 from bot.core.text.analysis import analyze
 from bot.embedding.encoder import OnnxEncoder
@@ -129,6 +129,56 @@ def test_the_dense_path_finds_a_passage_that_shares_no_word_with_the_question(
     fused = [engine.kb.passages[i].text for i, _ in engine._ranked(terms, [], 3, vector, dense)]
     assert not any("Etna" in t for t in lexical)
     assert any("Etna" in t for t in fused)
+
+
+VOLCANOES = (
+    "Volcanoes\n\nMagma rising through the crust erupts as lava, ash and gas.\n\n"
+    "Mount Etna in Sicily is among the most active volcanoes on Earth.\n"
+)
+
+
+def test_search_finds_a_passage_sharing_no_word_with_the_query_once_vectors_are_ready(
+    knowledge_dir: Path, model_dir: Path, with_model: Settings
+) -> None:
+    """`search` is lexical while the passage vectors are pending; once they are published it
+    fuses the nearest passages by meaning (tuning.json's `semantic.search`), so a passage
+    without any of the query's words is listed, with its BM25 score (0) as its score, and
+    the passages BM25 also found keep their BM25 scores."""
+    (knowledge_dir / "volcanoes.md").write_text(VOLCANOES, encoding="utf-8")
+    kb = load_knowledge_base(with_model)
+    encoder = OnnxEncoder(model_dir)
+    semantics = Semantics(encoder, pending=True)
+    engine = Engine(kb, semantics=semantics)
+    lexical = Engine(kb)
+    query = "Which peak keeps spewing molten rock in Italy?"
+    assert not set(analyze(query, names=False)) & set(analyze(VOLCANOES, names=False))
+    k = 5
+
+    def hits(found: list[SearchResult]) -> list[tuple[str, float]]:
+        return [(h.passage.id, h.score) for h in found]
+
+    assert hits(engine.search(query, k)) == hits(lexical.search(query, k))
+    assert not any("Etna" in h.passage.text for h in engine.search(query, k))
+
+    semantics.publish(passage_vectors(kb, encoder, None))
+    found = engine.search(query, k)
+    etna = [h for h in found if "Etna" in h.passage.text]
+    assert len(found) == k and len(etna) == 1 and etna[0].score == 0.0
+    bm25 = {h.passage.id: h.score for h in lexical.search(query, len(kb.passages))}
+    assert all(h.score == bm25.get(h.passage.id, 0.0) for h in found)
+
+
+def test_search_with_the_model_off_is_lexical(settings: Settings, knowledge_dir: Path) -> None:
+    """BOT_EMBEDDING_MODEL=off: no semantics, and every query ranks exactly as the lexical
+    engine does (same passages, order and BM25 scores)."""
+    (knowledge_dir / "volcanoes.md").write_text(VOLCANOES, encoding="utf-8")
+    off = settings.model_copy(update={"embedding_model": "off"})
+    engine = build_engine(load_knowledge_base(off), off, use_cache=False)
+    assert engine.semantics is None
+    lexical = Engine(load_knowledge_base(off))
+    for query in [*QUESTIONS, "Which peak keeps spewing molten rock in Italy?", "volcano lava"]:
+        expected = [(h.passage.id, h.score) for h in lexical.search(query, 5)]
+        assert [(h.passage.id, h.score) for h in engine.search(query, 5)] == expected
 
 
 def test_answers_with_the_model_are_deterministic(with_model: Settings) -> None:

@@ -242,9 +242,9 @@ class GatedLoad(LazyEncoder):
 def test_while_the_model_loads_answers_are_lexical_then_the_models(
     with_model: Settings, model_dir: Path
 ) -> None:
-    """An engine whose model is still loading in the background answers exactly as the
-    lexical engine does and says it is loading; once loaded, exactly as an engine built
-    with the model loaded."""
+    """An engine whose model is still loading in the background answers and searches
+    exactly as the lexical engine does and says it is loading; once loaded, it answers
+    exactly as an engine built with the model loaded."""
     kb = load_knowledge_base(with_model)
     stored = stored_vectors(kb, OnnxEncoder(model_dir), None)
     gate = threading.Event()
@@ -259,6 +259,7 @@ def test_while_the_model_loads_answers_are_lexical_then_the_models(
     assert not lazy.ready and "loading" in lazy.notice
     for question in QUESTIONS:
         assert engine.answer(question) == lexical.answer(question)
+        assert engine.search(question) == lexical.search(question)  # waits for nothing
     gate.set()
     assert lazy.wait(300) and lazy.notice == f"embedding model {lazy.name}"
     for question in QUESTIONS:

@@ -32,7 +32,9 @@ def top_by_cosine(query: np.ndarray, vectors: np.ndarray, k: int) -> list[tuple[
     """
     if len(vectors) == 0 or k <= 0:
         return []
-    scores = (vectors @ query.astype(vectors.dtype)).astype(np.float32)
+    # einsum: one thread, no BLAS pool to wake per question (on 2 loaded cores the pool's
+    # hand-off cost more than the product itself: 6 ms vs 0.3 ms at 2,141 passages).
+    scores = np.einsum("ij,j->i", vectors, query.astype(vectors.dtype)).astype(np.float32)
     k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k]
     top = top[np.lexsort((top, -scores[top]))]

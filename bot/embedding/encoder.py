@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
-from bot.embedding.files import FP32_GRAPH, INT8_GRAPH, MODEL_NAME
+from bot.embedding.files import FP32_GRAPH, INT8_GRAPH, MARKER, MODEL_NAME
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 DIMENSION = 384
 
 
 def encoder_name(folder: Path, quantized: bool) -> str:
-    """What vectors are cached under: the model, its precision and its folder."""
-    return f"{MODEL_NAME} ({'int8' if quantized else 'fp32'}, {folder})"
+    """What vectors are cached under: the model, its precision and what was installed — not
+    the folder, so a moved or copied model (another data dir, a container volume) keeps its
+    cached vectors instead of embedding the whole knowledge base again."""
+    graph = folder / (INT8_GRAPH if quantized else FP32_GRAPH)
+    installed = hashlib.sha256()
+    for part in (folder / MARKER, folder / "config.json"):
+        installed.update(part.read_bytes() if part.is_file() else b"-")
+    installed.update(str(graph.stat().st_size if graph.is_file() else -1).encode())
+    precision = "int8" if quantized else "fp32"
+    return f"{MODEL_NAME} ({precision}, install {installed.hexdigest()[:8]})"
 
 
 class OnnxEncoder:

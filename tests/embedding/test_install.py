@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.embedding import load_encoder, model_dir
+from bot.embedding.encoder import encoder_name
 from bot.embedding.files import FILES, INSTALL_COMMAND, INT8_GRAPH, WHEEL_PREFIX, install
 from bot.errors import ConfigError
 
@@ -35,6 +36,17 @@ def test_a_local_folder_path_is_accepted(tmp_path: Path, model_dir: Path) -> Non
     state = load_encoder(str(model_dir), tmp_path / "elsewhere")
     assert state.encoder is not None
     assert state.encoder.encode(["hello"]).shape == (1, 384)
+
+
+def test_a_moved_model_keeps_its_cache_key_and_a_precision_change_does_not(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    """Vectors are cached under what was installed, not where: a copied model folder (another
+    data dir, a container volume) reuses them; int8 and fp32 vectors are kept apart."""
+    moved = tmp_path / "moved"
+    shutil.copytree(model_dir, moved)
+    assert encoder_name(moved, True) == encoder_name(model_dir, True)
+    assert encoder_name(model_dir, False) != encoder_name(model_dir, True)
 
 
 def test_a_broken_graph_degrades_to_lexical(tmp_path: Path, model_dir: Path) -> None:

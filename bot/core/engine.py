@@ -32,7 +32,7 @@ from bot.core.retrieval.encode import encode_passages
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import QuerySpelling, spellings
 from bot.core.text.analysis import analyze
-from bot.core.text.chat import plain_question
+from bot.core.text.chat import model_question, plain_question, truecased
 from bot.core.text.demonyms import demonym_links
 
 _T = TypeVar("_T")
@@ -401,7 +401,7 @@ class Engine:
         # A follow-up's words lean on the previous turn ("What exhibition did he attend?"):
         # the question alone is no fair measure of meaning, so it is answered lexically.
         semantics = self.semantics if not borrowed else None
-        vector = semantics.vectors([question])[0] if semantics is not None else None
+        vector = semantics.vectors([model_question(question)])[0] if semantics is not None else None
         # One snapshot per question: vectors published meanwhile serve the next question.
         dense = semantics.passage_vectors if semantics is not None else None
         ranked = self._ranked(terms, borrowed, self.config.tuning.candidates, vector, dense)
@@ -419,7 +419,12 @@ class Engine:
                 corrections.append(Correction(typed=typed, searched=shown))
                 question = re.sub(rf"(?i)(?<!\w){re.escape(typed)}(?!\w)", shown, question)
             if semantics is not None:  # meaning is read from the question as understood
-                vector = semantics.vectors([question])[0]
+                vector = semantics.vectors([model_question(question)])[0]
+        # Which words are names (whose prime minister, what is only named in passing) is read
+        # from capitals: a question typed in lower case gets them as its passages write them.
+        question = truecased(
+            question, (c.passage.text for c in candidates[: self.config.tuning.passages_considered])
+        )
         similarity = None
         if semantics is not None and vector is not None:
             question_vector = vector

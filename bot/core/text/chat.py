@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import pairwise
 
+from bot.core.text.demonyms import place_words
+
 # Custom emoji <:name:id>, mentions <@id> <@!id> <@&id> <#id>, @everyone/@here pings,
 # timestamps <t:…>, links, emoji short codes (:thumbsup:).
 _MARKUP = re.compile(
@@ -84,6 +86,7 @@ def truecased(question: str, texts: Iterable[str]) -> str:
     wanted = set(typed)
     forms: Counter[str] = Counter()
     lower: Counter[str] = Counter()
+    places = place_words()
     for text in texts:
         for m in _WORD.finditer(text):
             word = m.group()
@@ -92,8 +95,13 @@ def truecased(question: str, texts: Iterable[str]) -> str:
                 continue
             if not word[0].isupper():
                 lower[key] += 1
-            elif _mid_sentence(text, m.start()):
-                forms[word] += 1  # the first word of a sentence is capitalised whatever it is
+            elif _mid_sentence(text, m.start()) and (
+                key in places or not _before_capital(text, m.end())
+            ):
+                # Not evidence: a sentence's first word (capitalised whatever it is), nor a
+                # title before a name ("Prime Minister Nikol Pashinyan"), unless it is a
+                # country or its people's word ("Armenian Prime Minister"); pairs are below.
+                forms[word] += 1
     best: dict[str, tuple[int, str]] = {}
     for form, n in forms.items():
         key = form.casefold()
@@ -113,6 +121,14 @@ def truecased(question: str, texts: Iterable[str]) -> str:
 def _mid_sentence(text: str, at: int) -> bool:
     before = text[:at].rstrip()
     return bool(before) and before[-1] not in '.!?"“'
+
+
+_NEXT_WORD = re.compile(r"\s*(\S)")
+
+
+def _before_capital(text: str, end: int) -> bool:
+    m = _NEXT_WORD.match(text, end)
+    return m is not None and m.group(1).isupper()
 
 
 def _named_pair(pair: tuple[str, str], texts: list[str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from bot.core.answering.compose import Candidate, Composer, Draft
 from bot.core.answering.followup import (
     REFERRING_WORDS,
     context_terms,
+    in_context,
     leans_on_context,
     resolve,
 )
@@ -371,6 +372,10 @@ class Engine:
             retry, retry_corrections = self._compose(text, terms, retry_terms, fixes)
             if not retry.abstained:
                 draft, borrowed, corrections = retry, retry_terms, retry_corrections
+        if resolved is None and borrowed and previous is not None:
+            # Read in the previous turn's context without a rewrite ("What was the score?"):
+            # the JSON's `resolved` still says what the turn was read as.
+            resolved = in_context(text, previous.question)
         own_context = context_terms(text, draft.text if not draft.abstained else "")
         if borrowed:
             own_context = list(dict.fromkeys([*own_context, *borrowed]))

@@ -178,3 +178,9 @@ def leans_on_context(question: str) -> bool:
     if is_follow_up(question):
         return True
     return len(own_terms(question)) <= 2 and not _runs(question.strip()[1:])
+
+
+def in_context(question: str, previous_question: str) -> str:
+    """What a follow-up that was not rewritten was read as: itself, after the previous
+    question ("What was the score? (after: Who won Super Bowl 50?)")."""
+    return f"{question.strip()} (after: {previous_question.strip()})"

@@ -70,3 +70,17 @@ def test_a_chain_of_turns_with_no_words_of_their_own_stays_answered() -> None:
     assert not more.abstained, more.reason
     assert "S-400" in more.answer and more.citations
     assert more.carried_terms
+
+
+def test_a_follow_up_read_in_context_says_so_even_when_not_rewritten() -> None:
+    """ "What was the score?" has no pronoun to rewrite but is read with the previous turn's
+    terms: `resolved` says it was read after that question; a stand-alone question's is None."""
+    engine = Engine(load_knowledge(KNOWLEDGE))
+    first = engine.answer("When did Turkey receive its first S-400 shipment?")
+    leaning = engine.answer("What was the price?", first.as_turn())
+    assert leaning.carried_terms
+    assert leaning.resolved == (
+        "What was the price? (after: When did Turkey receive its first S-400 shipment?)"
+    )
+    alone = engine.answer("Who is Armenia's prime minister?", first.as_turn())
+    assert alone.resolved is None and not alone.carried_terms

@@ -42,7 +42,7 @@ _ARTICLE_SCAN_LIMIT = 2_000
 _REFERRING_TERMS = frozenset(analyze(" ".join(REFERRING_WORDS), names=False))
 _P = ParamSpec("_P")
 
-ANALYZER_VERSION = "a5"  # a5: "won" and "may" are terms, no longer stopwords
+ANALYZER_VERSION = "a6"  # a6: "whose" is a stopword (a5: "won" and "may" are terms)
 
 
 class _Texts(Sequence[str]):

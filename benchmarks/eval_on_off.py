@@ -7,7 +7,9 @@
     python benchmarks/eval_on_off.py scifact                             # Engine.search on/off
 
 Model off = the same engine and index without the model (what BOT_EMBEDDING_MODEL=off
-serves); model on = the installed all-MiniLM-L6-v2 (int8) with the shipped `tuning.json`.
+serves); model on = the installed all-MiniLM-L6-v2 (int8) with the shipped `tuning.json`;
+"on_before" = model on with the previous abstention rule (lexical score + cosine veto and
+rescue), scored on the same recorded answers (SQuAD parts) or asked again (users' words).
 Nothing is fitted here. Each part writes `benchmarks/results/onoff-<part>[-<split>].json`;
 `benchmarks/plot_on_off.py` draws the plots from them. Reads /work/shared/data (or --data)
 and the installed model; exits 0 with one line when either is absent.
@@ -54,6 +56,35 @@ MODELS = ROOT / "data" / "models"
 CACHE = ROOT / "data" / "bench-cache"
 RESULTS = ROOT / "benchmarks" / "results"
 THRESHOLDS = [x / 10 for x in range(-30, 41)]
+# "on_before": the model on with the previous abstention rule (lexical score, cosine veto at
+# 0.35 and rescue at 0.6) scored on the same recorded outcomes as "on" (the fitted score).
+MODES = ("off", "on_before", "on")
+
+
+def before(tuning: Tuning) -> Tuning:
+    """The shipped tuning with the previous model-on abstention rule (no fitted score)."""
+    return tuning.model_copy(
+        update={"semantic": tuning.semantic.model_copy(update={"support_weights": {}})}
+    )
+
+
+def curve(in_rows: list[Row], ins: list[Outcome], outs: list[Outcome], tuning: Tuning,
+          name: str) -> list[dict]:  # fmt: skip
+    """The trade-off swept over the rule's threshold: the fitted score's `semantic.min_support`
+    for "on", the lexical `min_support` otherwise."""
+    if name != "on" or not tuning.semantic.support_weights:
+        return [asdict(p) for p in tradeoff(in_rows, ins, outs, tuning, THRESHOLDS)]
+    points = []
+    for t in THRESHOLDS:
+        swept = tuning.model_copy(
+            update={"semantic": tuning.semantic.model_copy(update={"min_support": t})}
+        )
+        rule = rule_of(swept)
+        hit = score(in_rows, ins, rule).answer_hit_rate
+        points.append({"min_support": t, "out_abstained": sum(map(rule, outs)) / len(outs),
+                       "in_wrongly_abstained": sum(map(rule, ins)) / len(ins),
+                       "in_answer_hit_rate": hit})  # fmt: skip
+    return points
 
 
 def read_raw(path: Path) -> list[dict]:
@@ -113,10 +144,12 @@ def squad(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
     lexical = open_engine(kb, config)
     full = semantics_for(kb, encoder, "squad-v1.1")
     semantic = open_engine(kb, config, full, lexical.index)
+    on = run_engine(semantic, rows, "v1.1 on")
     out["in_kb"] = {
         "questions": len(rows),
         "off": figures(rows, run_engine(lexical, rows, "v1.1 off"), tuning),
-        "on": figures(rows, run_engine(semantic, rows, "v1.1 on"), tuning),
+        "on_before": figures(rows, on, before(tuning)),
+        "on": figures(rows, on, tuning),
     }
 
     articles = sorted({r.article for r in rows_all if r.article})
@@ -129,27 +162,34 @@ def squad(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
                            lex_small.index)  # fmt: skip
     protocol: dict = {"removed_articles": sorted(removed), "in_kb_questions": len(in_rows),
                       "removed_questions": len(out_rows)}  # fmt: skip
+    recorded = {}
     for name, engine in (("off", lex_small), ("on", sem_small)):
         ins = run_engine(engine, in_rows, f"protocol {name} in")
         outs = run_engine(engine, out_rows, f"protocol {name} out")
+        recorded[name] = (ins, outs)
+    recorded["on_before"] = recorded["on"]
+    for name in MODES:
+        ins, outs = recorded[name]
+        t = before(tuning) if name == "on_before" else tuning
+        rule = rule_of(t)
         protocol[name] = {
             "out_abstained": sum(map(rule, outs)) / max(len(outs), 1),
             "in_wrongly_abstained": sum(map(rule, ins)) / max(len(ins), 1),
             "in_answer_hit": score(in_rows, ins, rule).answer_hit_rate,
-            "curve": [asdict(p) for p in tradeoff(in_rows, ins, outs, tuning, THRESHOLDS)],
+            "curve": curve(in_rows, ins, outs, t, name),
         }
     out["protocol"] = protocol
 
     i, p = out["in_kb"], out["protocol"]
     print(f"## SQuAD v1.1 {args.split}: {i['questions']} in-KB questions, seed {args.seed}")
-    for k in ("off", "on"):
+    for k in MODES:
         f = i[k]
         print(f"model {k:3}: hit {pct(f['answer_hit'])}, 1st-cite {pct(f['first_citation_hit'])},"
               f" right article {pct(f['right_article_answered'])}, abstained "
               f"{pct(f['abstained'])}, {f['mean_chars']:.0f} chars, p50/p95 "
               f"{f['p50_ms']:.1f}/{f['p95_ms']:.1f} ms")  # fmt: skip
     print(f"## removed-articles: {len(in_rows)} in-KB / {len(out_rows)} removed-article questions")
-    for k in ("off", "on"):
+    for k in MODES:
         print(f"model {k:3}: removed abstained {pct(p[k]['out_abstained'])}, in-KB wrongly "
               f"abstained {pct(p[k]['in_wrongly_abstained'])}, in-KB hit "
               f"{pct(p[k]['in_answer_hit'])}")  # fmt: skip
@@ -172,9 +212,17 @@ def squad_v2(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict
     out: dict = {"split": args.split, "sample": args.sample, "seed": args.seed,
                  "unanswerable_questions": len(impossible), "answerable_questions":
                  len(possible), "articles": len(kb2.articles)}  # fmt: skip
+    recorded = {}
     for name, engine in (("off", lex2), ("on", sem2)):
-        imp = run_engine(engine, impossible, f"v2 {name} unanswerable")
-        pos = score(possible, run_engine(engine, possible, f"v2 {name} answerable"), rule)
+        recorded[name] = (
+            run_engine(engine, impossible, f"v2 {name} unanswerable"),
+            run_engine(engine, possible, f"v2 {name} answerable"),
+        )
+    recorded["on_before"] = recorded["on"]
+    for name in MODES:
+        imp, answerable = recorded[name]
+        rule = rule_of(before(tuning) if name == "on_before" else tuning)
+        pos = score(possible, answerable, rule)
         out[name] = {
             "unanswerable_abstained": sum(map(rule, imp)) / max(len(imp), 1),
             "answerable_answered": 1 - pos.abstention_rate,
@@ -182,7 +230,7 @@ def squad_v2(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict
             "answerable_mean_chars": pos.mean_answer_chars,
         }
     print(f"## SQuAD v2.0 {args.split}: {len(impossible)} unanswerable, {len(possible)} answerable")
-    for k in ("off", "on"):
+    for k in MODES:
         f = out[k]
         print(f"model {k:3}: unanswerable abstained {pct(f['unanswerable_abstained'])}, "
               f"answerable answered {pct(f['answerable_answered'])}, hit "
@@ -203,7 +251,12 @@ def words(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
     assert len(vectors) == len(kb.passages)
     config = EngineConfig(tuning=tuning)
     lexical = Engine(kb, config)
-    engines = {"off": lexical, "on": Engine(kb, config, lexical.index, Semantics(encoder, vectors))}
+    semantics = Semantics(encoder, vectors)
+    engines = {
+        "off": lexical,
+        "on_before": Engine(kb, EngineConfig(tuning=before(tuning)), lexical.index, semantics),
+        "on": Engine(kb, config, lexical.index, semantics),
+    }
     conversations = read_conversations(args.set)
     out: dict = {"conversations": len(conversations)}
     for name, engine in engines.items():
@@ -215,10 +268,9 @@ def words(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
         out[f"{name}_s"] = time.perf_counter() - started
     print(f"## users'-words dev set: {len(conversations)} conversations")
     for c in out["off"]:
-        off, on = out["off"][c], out["on"][c]
-        print(f"{c:14} n {off['questions']:3}: off {pct(off['correct'])} (abstained "
-              f"{pct(off['abstained'])}), on {pct(on['correct'])} (abstained "
-              f"{pct(on['abstained'])})")  # fmt: skip
+        print(f"{c:14} n {out['off'][c]['questions']:3}: " + ", ".join(
+            f"{k} {pct(out[k][c]['correct'])} (abstained {pct(out[k][c]['abstained'])})"
+            for k in MODES))  # fmt: skip
     return out
 
 

@@ -24,7 +24,15 @@ import matplotlib.pyplot as plt
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 IMG = ROOT / "docs" / "img"
-COLOURS = {"off": "#7f7f7f", "on": "#1f77b4"}
+COLOURS = {"off": "#7f7f7f", "on_before": "#aec7e8", "on": "#1f77b4"}
+# "on_before": the model on with the previous abstention rule (lexical score + cosine veto and
+# rescue), scored on the same answers as "on" (the fitted model-on score); older result files
+# without it are drawn off / on only.
+LABELS = {"off": "model off", "on_before": "model on, previous rule", "on": "model on, fitted rule"}
+
+
+def modes(res: dict) -> list[str]:
+    return [m for m in ("off", "on_before", "on") if m in res]
 
 
 def read(name: str) -> dict | None:
@@ -36,11 +44,11 @@ def tradeoff(splits: dict[str, dict]) -> Path:
     fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 4.4), squeeze=False)
     for ax, (split, res) in zip(axes[0], splits.items(), strict=True):
         protocol = res["protocol"]
-        for name in ("off", "on"):
+        for name in modes(protocol):
             curve = sorted(protocol[name]["curve"], key=lambda p: p["in_wrongly_abstained"])
             x = [100 * p["in_wrongly_abstained"] for p in curve]
             y = [100 * p["out_abstained"] for p in curve]
-            ax.plot(x, y, "-", color=COLOURS[name], label=f"model {name} (threshold swept)")
+            ax.plot(x, y, "-", color=COLOURS[name], label=f"{LABELS[name]} (threshold swept)")
             ax.plot(
                 100 * protocol[name]["in_wrongly_abstained"],
                 100 * protocol[name]["out_abstained"],
@@ -48,7 +56,7 @@ def tradeoff(splits: dict[str, dict]) -> Path:
                 color=COLOURS[name],
                 markersize=8,
                 markeredgecolor="black",
-                label=f"model {name}, shipped threshold",
+                label=f"{LABELS[name]}, shipped threshold",
             )
         ax.axvline(3, color="#d62728", linestyle=":", linewidth=1)
         ax.axhline(85, color="#d62728", linestyle=":", linewidth=1, label="targets (≤ 3 %, ≥ 85 %)")
@@ -63,7 +71,9 @@ def tradeoff(splits: dict[str, dict]) -> Path:
         )
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle("Abstention trade-off (min_support swept −3 … +4), model off vs on", fontsize=10)
+    fig.suptitle(
+        "Abstention trade-off (the rule's threshold swept −3 … +4), model off vs on", fontsize=10
+    )
     fig.tight_layout()
     target = IMG / "abstention-tradeoff.png"
     fig.savefig(target, dpi=110)
@@ -73,44 +83,36 @@ def tradeoff(splits: dict[str, dict]) -> Path:
 
 def comparison(squad: dict[str, dict], words: dict | None, scifact: dict | None) -> Path:
     labels: list[str] = []
-    values: dict[str, list[float]] = {"off": [], "on": []}
+    values: dict[str, list[float]] = {"off": [], "on_before": [], "on": []}
 
-    def add(label: str, off: float, on: float) -> None:
+    def add(label: str, off: float, on: float, before: float | None = None) -> None:
         labels.append(label)
         values["off"].append(100 * off)
         values["on"].append(100 * on)
+        values["on_before"].append(100 * (on if before is None else before))
 
     for split, res in squad.items():
         i, p = res["in_kb"], res["protocol"]
-        add(f"v1.1 {split}\nanswer hit", i["off"]["answer_hit"], i["on"]["answer_hit"])
-        add(
-            f"v1.1 {split}\nremoved art.\nabstained",
-            p["off"]["out_abstained"],
-            p["on"]["out_abstained"],
-        )
-        add(
-            f"v1.1 {split}\nin-KB wrongly\nabstained",
-            p["off"]["in_wrongly_abstained"],
-            p["on"]["in_wrongly_abstained"],
-        )
+
+        def three(part: dict, key: str) -> tuple[float, float, float | None]:
+            before = part.get("on_before")
+            return part["off"][key], part["on"][key], before[key] if before else None
+
+        add(f"v1.1 {split}\nanswer hit", *three(i, "answer_hit"))
+        add(f"v1.1 {split}\nremoved art.\nabstained", *three(p, "out_abstained"))
+        add(f"v1.1 {split}\nin-KB wrongly\nabstained", *three(p, "in_wrongly_abstained"))
         if "v2" in res:
             v2 = res["v2"]
-            add(
-                f"v2.0 {split}\nunanswerable\nabstained",
-                v2["off"]["unanswerable_abstained"],
-                v2["on"]["unanswerable_abstained"],
-            )
-            add(
-                f"v2.0 {split}\nanswerable\nhit",
-                v2["off"]["answerable_hit"],
-                v2["on"]["answerable_hit"],
-            )
+            add(f"v2.0 {split}\nunanswerable\nabstained", *three(v2, "unanswerable_abstained"))
+            add(f"v2.0 {split}\nanswerable\nhit", *three(v2, "answerable_hit"))
     if words:
         for category in words["off"]:
+            before = words.get("on_before", {}).get(category)
             add(
                 f"users' words\n{category}",
                 words["off"][category]["correct"],
                 words["on"][category]["correct"],
+                before["correct"] if before else None,
             )
     if scifact:
         add(
@@ -119,15 +121,15 @@ def comparison(squad: dict[str, dict], words: dict | None, scifact: dict | None)
             scifact["on (search)"]["ndcg@10"],
         )
     fig, ax = plt.subplots(figsize=(max(8.0, 0.62 * len(labels) + 2), 4.8))
-    width = 0.4
+    width = 0.28
     xs = range(len(labels))
-    for k, name in enumerate(("off", "on")):
+    for k, name in enumerate(("off", "on_before", "on")):
         bars = ax.bar(
-            [x + (k - 0.5) * width for x in xs],
+            [x + (k - 1) * width for x in xs],
             values[name],
             width,
             color=COLOURS[name],
-            label=f"model {name}",
+            label=LABELS[name],
         )
         ax.bar_label(bars, fmt="%.0f", fontsize=6, padding=1)
     ax.set_xticks(list(xs), labels, fontsize=6.5)
@@ -150,14 +152,14 @@ def pc(x: float | None) -> str:
 def markdown(squad: dict[str, dict], words: dict | None, scifact: dict | None) -> str:
     """The tables of docs/evaluation.md, from the same files as the plots."""
     splits = list(squad)
-    head = "| | " + " | ".join(f"{s} off | {s} **on**" for s in splits) + " |"
-    rule = "| --- |" + " ---: | ---: |" * len(splits)
+    head = "| | " + " | ".join(f"{s} off | {s} on, before | {s} **on**" for s in splits) + " |"
+    rule = "| --- |" + " ---: | ---: | ---: |" * len(splits)
     lines = [head, rule]
 
     def row(label: str, get: Callable[[dict, str], str]) -> None:
         cells = []
         for s in splits:
-            for k in ("off", "on"):
+            for k in ("off", "on_before", "on"):
                 try:
                     cells.append(get(squad[s], k))
                 except KeyError:
@@ -189,15 +191,14 @@ def markdown(squad: dict[str, dict], words: dict | None, scifact: dict | None) -
     row("v2.0: answerable answered", lambda r, k: pc(r["v2"][k]["answerable_answered"]))
     row("v2.0: answerable answer hit", lambda r, k: pc(r["v2"][k]["answerable_hit"]))
     if words:
-        lines += ["", "| users'-words dev set (correct / abstained, %) | n | off | **on** |",
-                  "| --- | ---: | ---: | ---: |"]  # fmt: skip
+        lines += ["", "| users'-words dev set (correct / abstained, %) | n | off | on, before "
+                  "| **on** |", "| --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
         for c, off in words["off"].items():
-            on = words["on"][c]
-            lines.append(
-                f"| {c} | {off['questions']} | {100 * off['correct']:.1f} / "
-                f"{100 * off['abstained']:.1f} | **{100 * on['correct']:.1f}** / "
-                f"{100 * on['abstained']:.1f} |"
-            )
+            cells = []
+            for k in ("off", "on_before", "on"):
+                f = words.get(k, {}).get(c)
+                cells.append(f"{100 * f['correct']:.1f} / {100 * f['abstained']:.1f}" if f else "—")
+            lines.append(f"| {c} | {off['questions']} | " + " | ".join(cells) + " |")
     if scifact:
         lines += ["", "| SciFact (300 queries) | nDCG@10 | recall@100 | p50 ms |",
                   "| --- | ---: | ---: | ---: |"]  # fmt: skip

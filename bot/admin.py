@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DIGEST_JOB = "gaps_digest"  # its last run in the store's scheduled_runs
 GAP_QUESTIONS = 5_000  # the newest questions looked at for gaps: enough to rank, bounded
 
 
@@ -49,6 +50,22 @@ class AdminService:
         start = datetime.now(UTC) - since if since is not None else None
         questions = await self.service.store.gap_questions(since=start, limit=GAP_QUESTIONS)
         return await asyncio.to_thread(group_gaps, questions)
+
+    async def next_digest(self, every: timedelta) -> datetime:
+        """When the gaps digest is next due, by the clock every process shares (kept in the
+        store across restarts); the first call starts that clock."""
+        store = self.service.store
+        last = await store.last_run(DIGEST_JOB)
+        if last is None:
+            now = datetime.now(UTC)
+            await store.claim_run(DIGEST_JOB, every, now)
+            last = await store.last_run(DIGEST_JOB) or now
+        return last + every
+
+    async def claim_digest(self, every: timedelta) -> datetime | None:
+        """Claim a due digest for this process: the start of the window it covers, or None
+        (not due yet, or another process took it)."""
+        return await self.service.store.claim_run(DIGEST_JOB, every, datetime.now(UTC))
 
     # --- adding and removing articles -----------------------------------------------
 

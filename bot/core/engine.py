@@ -173,6 +173,7 @@ class Engine:
             _weakly(self.contained),
             _weakly(self.article_terms),
             semantic=self.config.tuning.semantic if semantics is not None else None,
+            article_counts=_weakly(self.article_counts),
         )
 
     @property
@@ -276,6 +277,21 @@ class Engine:
         for held in self.index.containing(terms, list(span)):
             found |= held
         return found
+
+    def article_counts(self, doc: int, terms: Collection[str]) -> dict[str, int]:
+        """How many passages of the article of passage `doc` contain each of `terms` (empty
+        when the article is too long to scan)."""
+        passages = self._passages
+        if not isinstance(passages, AllPassages):
+            return {}
+        span = passages.article_range(doc)
+        if len(span) > _ARTICLE_SCAN_LIMIT:
+            return {}
+        counts = dict.fromkeys(terms, 0)
+        for held in self.index.containing(terms, list(span)):
+            for t in held:
+                counts[t] += 1
+        return counts
 
     def _rank(
         self, terms: Sequence[str], extra: Sequence[str], k: int, dense: np.ndarray | None = None
@@ -437,7 +453,13 @@ class Engine:
             def similarity(texts: Sequence[str]) -> Sequence[float]:
                 return [float(x) for x in semantics.similarities(question_vector, texts)]
 
-        draft = self.composer.compose(question, terms, candidates, borrowed, similarity)
+        passage_cosine = None
+        docs = [c.doc for c in candidates if c.doc is not None]
+        if vector is not None and dense is not None and docs:
+            passage_cosine = float((dense[docs].astype(np.float32) @ vector).max())
+        draft = self.composer.compose(
+            question, terms, candidates, borrowed, similarity, passage_cosine
+        )
         return self._with_similarities(draft, candidates, vector, dense), corrections
 
     def _with_similarities(

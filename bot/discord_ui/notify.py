@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.discord_ui.render import reload_embed
 from bot.discord_ui.render_admin import actor_label, gaps_embed
+from bot.errors import StoreError
 from bot.service import ReloadReport
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DIGEST_EVERY = timedelta(days=1)
+RETRY_AFTER = timedelta(hours=1)  # the store could not be reached when the digest was due
 
 
 DONE = {
@@ -46,9 +48,9 @@ class AdminNotices(commands.Cog):
 
     def __init__(self, bot: KnowledgeBot) -> None:
         self.bot = bot
-        self.last_digest = datetime.now(UTC)
         self._next_digest: asyncio.TimerHandle | None = None
-        self._digesting: asyncio.Task[bool] | None = None
+        self._digesting: asyncio.Task[None] | None = None
+        self._stopped = False
 
     @property
     def channel_id(self) -> int | None:
@@ -58,32 +60,50 @@ class AdminNotices(commands.Cog):
         if self.channel_id is None:
             return
         self.bot.service.reload_listeners.append(self.on_reload)
-        self._schedule_digest()
+        await self._schedule_digest()
 
     async def cog_unload(self) -> None:
+        self._stopped = True
         if self.on_reload in self.bot.service.reload_listeners:
             self.bot.service.reload_listeners.remove(self.on_reload)
         if self._next_digest is not None:
             self._next_digest.cancel()
 
-    def _schedule_digest(self) -> None:
-        # A timer, not a sleeping task: nothing runs (or waits) between two digests.
+    async def _schedule_digest(self) -> None:
+        # A timer, not a sleeping task: nothing runs (or waits) between two digests. The due
+        # time comes from the store, so a restart neither skips nor repeats a digest, and of
+        # several processes only the one that claims it posts.
+        if self._stopped:
+            return
+        try:
+            delay = await self.bot.service.admin.next_digest(DIGEST_EVERY) - datetime.now(UTC)
+        except StoreError as exc:
+            log.warning("gaps digest not scheduled (%s); trying again in an hour", exc)
+            delay = RETRY_AFTER
         loop = asyncio.get_running_loop()
-        self._next_digest = loop.call_later(DIGEST_EVERY.total_seconds(), self._digest_due)
+        self._next_digest = loop.call_later(max(delay.total_seconds(), 0.0), self._digest_due)
 
     def _digest_due(self) -> None:
-        self._digesting = asyncio.ensure_future(self.post_digest())
-        self._schedule_digest()
+        self._digesting = asyncio.ensure_future(self._run_digest())
+
+    async def _run_digest(self) -> None:
+        try:
+            since = await self.bot.service.admin.claim_digest(DIGEST_EVERY)
+            if since is not None:
+                await self.post_digest(since)
+        except StoreError as exc:
+            log.warning("gaps digest skipped: %s", exc)
+        finally:
+            await self._schedule_digest()
 
     async def on_reload(self, report: ReloadReport) -> None:
         await self._post(embed=reload_embed(report, reload_heading(report)))
 
-    async def post_digest(self) -> bool:
-        """Post the gaps asked since the last digest (nothing when there are none)."""
-        since = self.last_digest
+    async def post_digest(self, since: datetime | None = None) -> bool:
+        """Post the gaps asked since `since` (default: a period ago); nothing when none."""
         now = datetime.now(UTC)
+        since = since or now - DIGEST_EVERY
         groups = await self.bot.service.admin.gaps(now - since)
-        self.last_digest = now
         if not groups:
             return False
         window = f"new since {since.strftime('%Y-%m-%d %H:%M')} UTC"

@@ -7,7 +7,7 @@ The answer id lives in each button's `custom_id`, and the item classes are regis
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
@@ -66,6 +66,28 @@ class RoutedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?
             await reply_error(interaction, exc)
 
 
+class AnswerButton(RoutedButton, template=r"(?!)"):
+    """A button about one stored answer, made from its id alone (the template's `id`)."""
+
+    PREFIX: ClassVar[str]  # the custom_id is f"{PREFIX}:{answer_id}"
+    LABEL: ClassVar[str]
+    EMOJI: ClassVar[str | None] = None
+
+    def __init__(self, answer_id: int) -> None:
+        self.answer_id = answer_id
+        super().__init__(f"{self.PREFIX}:{answer_id}", label=self.LABEL, emoji=self.EMOJI)
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls(int(match["id"]))
+
+
 class FeedbackButton(RoutedButton, template=r"kb:fb:(?P<vote>up|down):(?P<id>[0-9]{1,19})"):
     """👍 or 👎 on one answer; stored (or changed) per user."""
 
@@ -96,22 +118,11 @@ class FeedbackButton(RoutedButton, template=r"kb:fb:(?P<vote>up|down):(?P<id>[0-
 REASON_FIELD = "reason"
 
 
-class ReasonButton(RoutedButton, template=r"kb:fbr:(?P<id>[0-9]{1,19})"):
+class ReasonButton(AnswerButton, template=r"kb:fbr:(?P<id>[0-9]{1,19})"):
     """After a 👎: open a form for an optional reason, which the admins see in /kb gaps."""
 
-    def __init__(self, answer_id: int) -> None:
-        self.answer_id = answer_id
-        super().__init__(f"kb:fbr:{answer_id}", label="Tell us why (optional)")
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ReasonButton:
-        return cls(int(match["id"]))
+    PREFIX = "kb:fbr"
+    LABEL = "Tell us why (optional)"
 
     async def pressed(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_modal(reason_modal(self.answer_id))
@@ -174,22 +185,12 @@ async def on_reason_submitted(interaction: discord.Interaction) -> None:
         await reply_error(interaction, exc)
 
 
-class WhyButton(RoutedButton, template=r"kb:why:(?P<id>[0-9]{1,19})"):
+class WhyButton(AnswerButton, template=r"kb:why:(?P<id>[0-9]{1,19})"):
     """Show, privately, the passages behind an answer with their scores and matched terms."""
 
-    def __init__(self, answer_id: int) -> None:
-        self.answer_id = answer_id
-        super().__init__(f"kb:why:{answer_id}", label="Why this answer?", emoji="🔎")
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> WhyButton:
-        return cls(int(match["id"]))
+    PREFIX = "kb:why"
+    LABEL = "Why this answer?"
+    EMOJI = "🔎"
 
     async def pressed(self, interaction: discord.Interaction) -> None:
         answer = await service_of(interaction).answer(self.answer_id)

@@ -87,7 +87,8 @@ def as_answered(outcome: Outcome) -> bool:
 
 def rule_of(tuning: Tuning) -> Rule:
     """The composer's abstention rule with these thresholds, applied to recorded outcomes
-    (with the embedding model's veto and rescue where the outcome has a cosine)."""
+    (with the embedding model's where the outcome has a cosine: its fitted score, or the
+    veto and rescue when none is fitted)."""
 
     def abstains(outcome: Outcome) -> bool:
         if outcome.forced_abstention or outcome.support is None:
@@ -105,8 +106,10 @@ def open_engine(
 ) -> Engine:
     """An engine over `kb` whose composer never abstains on weak evidence (rules apply later);
     `semantics`: the embedding model (None: lexical); `index`: one already built for `kb`."""
-    # The model's rescue at -inf answers everything too; outcomes keep the cosine for the rule.
-    semantic = config.tuning.semantic.model_copy(update={"rescue_cosine": -math.inf})
+    # The model's threshold and rescue at -inf answer everything too; outcomes keep the figures.
+    semantic = config.tuning.semantic.model_copy(
+        update={"rescue_cosine": -math.inf, "min_support": -math.inf}
+    )
     tuning = config.tuning.model_copy(update={"min_support": -math.inf, "semantic": semantic})
     return Engine(kb, replace(config, tuning=tuning), index, semantics)
 

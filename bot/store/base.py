@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -165,6 +165,18 @@ class Store(ABC):
 
     async def listen_versions(self, wake: Callable[[], None]) -> None:  # noqa: B027
         """Call `wake` whenever another process may have published (default: polling only)."""
+
+    # --- periodic jobs, once per period across processes and restarts ----------
+
+    @abstractmethod
+    async def claim_run(self, name: str, every: timedelta, now: datetime) -> datetime | None:
+        """Claim job `name` if its period has passed: the previous run's time (the window it
+        covers starts there), or None — not due yet, or claimed by another process. The first
+        call for a name only starts its clock."""
+
+    @abstractmethod
+    async def last_run(self, name: str) -> datetime | None:
+        """When job `name` last ran (None: never seen)."""
 
     @abstractmethod
     async def integrity(self) -> list[str]:

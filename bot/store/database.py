@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from bot.store.rows import (
     gap_question,
     gap_questions_sql,
     reload_values,
+    run_due,
     timestamp_text,
 )
 from bot.store.sqlite_file import BUSY_TIMEOUT_MS, prepare, probe, transaction_patiently
@@ -306,6 +307,41 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"could not read the knowledge version ({exc})") from None
         return KnowledgeState(**dict(row)) if row else None
+
+    async def claim_run(self, name: str, every: timedelta, now: datetime) -> datetime | None:
+        async def step() -> datetime | None:
+            await self._db.execute("BEGIN IMMEDIATE")  # read and claim as one, across processes
+            last = await self._last_run(name)
+            claimed = run_due(last, every, now)
+            if last is None or claimed is not None:
+                await self._db.execute(
+                    """INSERT INTO scheduled_runs (name, last_run) VALUES (?, ?)
+                       ON CONFLICT (name) DO UPDATE SET last_run = excluded.last_run""",
+                    (name, now.isoformat()),
+                )
+            await self._db.commit()
+            return claimed
+
+        async with self._writing:
+            try:
+                return await transaction_patiently(step, self._db)
+            except sqlite3.Error as exc:
+                await self._db.rollback()
+                raise StoreError(f"could not record the {name} run ({exc})") from None
+
+    async def last_run(self, name: str) -> datetime | None:
+        try:
+            last = await self._last_run(name)
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not read the {name} run ({exc})") from None
+        return datetime.fromisoformat(last) if last else None
+
+    async def _last_run(self, name: str) -> str | None:
+        async with self._db.execute(
+            "SELECT last_run FROM scheduled_runs WHERE name = ?", (name,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
 
     async def integrity(self) -> list[str]:
         async with self._db.execute("PRAGMA integrity_check") as cur:

@@ -138,12 +138,24 @@ def _knowledge_state(d: Dialect) -> str:
         """
 
 
+def _scheduled_runs(d: Dialect) -> str:
+    """When each periodic job (the gaps digest) last ran: kept across restarts and shared by
+    every process, so one of them runs it once per period."""
+    return """
+        CREATE TABLE scheduled_runs (
+            name TEXT PRIMARY KEY,
+            last_run TEXT NOT NULL
+        );
+        """
+
+
 # Append new steps, never edit old ones.
 MIGRATIONS: list[Callable[[Dialect], str]] = [
     _initial,
     _admin_loop,
     _carried_terms,
     _knowledge_state,
+    _scheduled_runs,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

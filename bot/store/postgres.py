@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -38,6 +38,7 @@ from bot.store.rows import (
     gap_question,
     gap_questions_sql,
     reload_values,
+    run_due,
     timestamp_text,
 )
 from bot.store.target import DbTarget
@@ -388,6 +389,38 @@ class PostgresStore(Store):
             return KnowledgeState(**dict(row)) if row else None
 
         return await self._run(work, write=False, what="read the knowledge version")
+
+    async def claim_run(self, name: str, every: timedelta, now: datetime) -> datetime | None:
+        async def work(conn: asyncpg.Connection) -> datetime | None:
+            last = await conn.fetchval(  # the row lock makes a second claimant wait, then see ours
+                "SELECT last_run FROM scheduled_runs WHERE name = $1 FOR UPDATE", name
+            )
+            if last is None:
+                await conn.execute(
+                    """INSERT INTO scheduled_runs (name, last_run) VALUES ($1, $2)
+                       ON CONFLICT (name) DO NOTHING""",
+                    name,
+                    now.isoformat(),
+                )
+                return None
+            claimed = run_due(last, every, now)
+            if claimed is not None:
+                await conn.execute(
+                    "UPDATE scheduled_runs SET last_run = $2 WHERE name = $1", name, now.isoformat()
+                )
+            return claimed
+
+        return await self._run(work, write=True, what=f"record the {name} run", transaction=True)
+
+    async def last_run(self, name: str) -> datetime | None:
+        async def work(conn: asyncpg.Connection) -> str | None:
+            value: str | None = await conn.fetchval(
+                "SELECT last_run FROM scheduled_runs WHERE name = $1", name
+            )
+            return value
+
+        last = await self._run(work, write=False, what=f"read the {name} run")
+        return datetime.fromisoformat(last) if last else None
 
     async def listen_versions(self, wake: Callable[[], None]) -> None:
         """LISTEN on a connection of its own, re-established after the server comes back."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.answering.answers import Answer, Citation, Evidence
@@ -130,3 +130,12 @@ def timestamp_text(moment: datetime) -> str:
 
 def parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def run_due(last_run: str | None, every: timedelta, now: datetime) -> datetime | None:
+    """A periodic job's previous run if its period has passed by `now` (None: not due, or
+    never run — the first sight only starts the clock)."""
+    if last_run is None:
+        return None
+    last = datetime.fromisoformat(last_run)
+    return last if now - last >= every else None

@@ -3,13 +3,18 @@ loader, and nothing on disk or in the database changes when refused."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.admin import DIGEST_JOB
+from bot.discord_ui.notify import DIGEST_EVERY
 from bot.discord_ui.render_admin import GAPS_PER_PAGE
 from bot.settings import Settings
+from bot.store import Store
 from tests.discord_ui.attachments import AttachmentServer
 from tests.discord_ui.harness import (
     ADMIN_PERMISSIONS,
@@ -242,3 +247,27 @@ async def test_admin_channel_gets_reloads_refusals_and_the_digest_without_mentio
     for call in posted:
         assert call.json["allowed_mentions"]["parse"] == []  # type: ignore[index]
         assert "<@" not in call.text
+
+
+async def test_an_overdue_digest_is_posted_once_by_one_of_two_processes_after_a_restart(
+    make_harness: Any, settings: Settings
+) -> None:
+    """The digest clock lives in the store: a digest that fell due while the bot was down is
+    posted when it starts, by one process only, covering the time since the last one."""
+    async with await Store.open(settings.db_path) as store:
+        await store.claim_run(DIGEST_JOB, DIGEST_EVERY, datetime.now(UTC) - 2 * DIGEST_EVERY)
+    admin_channel = CHANNEL_ID + 1
+    asker = await make_harness()
+    await asker.slash("ask", question="What is the capital of France?")
+    first = await make_harness(admin_channel_id=admin_channel)
+    second = await make_harness(admin_channel_id=admin_channel)
+    for _ in range(100):  # both timers fire at once (call_later(0)); let them finish
+        await asyncio.sleep(0.02)
+        if first.calls or second.calls:
+            await asyncio.sleep(0.2)
+            break
+    posted = [c for h in (first, second) for c in h.calls if "Daily digest" in c.text]
+    assert len(posted) == 1 and "capital of France" in posted[0].text
+    async with await Store.open(settings.db_path) as store:
+        last = await store.last_run(DIGEST_JOB)
+    assert last is not None and datetime.now(UTC) - last < timedelta(minutes=1)

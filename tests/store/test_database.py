@@ -277,6 +277,40 @@ async def test_two_stores_syncing_at_once_do_not_collide(
     assert first == second == Snapshot.of(kb)
 
 
+async def test_a_periodic_run_is_claimed_once_per_period_across_reopening(
+    db_target: DbTarget,
+) -> None:
+    """The first sight starts the clock; a run is due a period after the last, survives a
+    restart, and the claim returns where the covered window starts."""
+    day = timedelta(days=1)
+    start = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    async with await Store.open(db_target) as store:
+        assert await store.last_run("digest") is None
+        assert await store.claim_run("digest", day, start) is None
+        assert await store.last_run("digest") == start
+        assert await store.claim_run("digest", day, start + timedelta(hours=23)) is None
+    async with await Store.open(db_target) as reopened:  # a restart keeps the clock
+        assert await reopened.claim_run("digest", day, start + day) == start
+        assert await reopened.last_run("digest") == start + day
+        assert await reopened.claim_run("digest", day, start + day) is None
+        assert await reopened.last_run("other") is None
+
+
+async def test_two_processes_due_together_run_the_job_once(db_target: DbTarget) -> None:
+    """Several processes waking for the same due run: exactly one claims it."""
+    day = timedelta(days=1)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    async with await Store.open(db_target) as store:
+        await store.claim_run("digest", day, start)
+
+    async def claim() -> datetime | None:
+        async with await Store.open(db_target) as store:
+            return await store.claim_run("digest", day, start + 2 * day)
+
+    claims = await asyncio.gather(*(claim() for _ in range(4)))
+    assert sorted(claims, key=lambda c: c is None) == [start, None, None, None]
+
+
 async def test_integrity_is_clean_after_answers_and_feedback(db_target: DbTarget) -> None:
     """Answers with citations, abstentions and votes leave the consistency checks clean."""
     async with await Store.open(db_target) as store:

@@ -63,6 +63,7 @@ class Composer:
         contained: Callable[[Sequence[int], Collection[str]], list[set[str]]] | None = None,
         article_terms: Callable[[int, Collection[str]], set[str]] | None = None,
         semantic: SemanticTuning | None = None,
+        article_counts: Callable[[int, Collection[str]], dict[str, int]] | None = None,
     ) -> None:
         # Coverage asks for the same few terms' weights hundreds of times per answer.
         self._idf = lru_cache(maxsize=8192)(idf)
@@ -72,6 +73,7 @@ class Composer:
         self._related = related
         self._contained = contained
         self._article_terms = article_terms
+        self._article_counts = article_counts
         self.semantic = semantic
 
     def _present(self, candidates: Sequence[Candidate], terms: Collection[str]) -> list[set[str]]:
@@ -124,8 +126,10 @@ class Composer:
         candidates: Sequence[Candidate],
         context_terms: Sequence[str] = (),
         similarity: Callable[[Sequence[str]], Sequence[float]] | None = None,
+        passage_cosine: float | None = None,
     ) -> Draft:
-        """`similarity`: the question's cosine with each given text (None: lexical only)."""
+        """`similarity`: the question's cosine with each given text (None: lexical only);
+        `passage_cosine`: the best candidate passage's cosine (None: no passage vectors)."""
         tuning = self.tuning
         terms = set(query_terms)
         evidence = self.evidence(candidates, query_terms)
@@ -145,12 +149,25 @@ class Composer:
         )
         if not ranked:
             return self._abstain("the matching passages have no complete sentences", evidence)
-        max_cosine = None
+        max_cosine = chosen_cosine = None
         if similarity is not None and self.semantic is not None:
-            ranked, max_cosine = rerank(ranked, similarity, self.semantic)
+            ranked, max_cosine, chosen_cosine = rerank(ranked, similarity, self.semantic)
         best = ranked[0]
         support, missing_terms = self._support(
             terms | set(context_terms), terms, candidates, best, aliases, max_cosine
+        )
+        margin, rare_missing, rare_missing_passage, spread, asked_share = self._topicality(
+            question, terms, candidates, best, aliases
+        )
+        support = replace(
+            support,
+            chosen_cosine=chosen_cosine,
+            passage_cosine=passage_cosine if max_cosine is not None else None,
+            article_margin=margin,
+            rare_missing=rare_missing,
+            rare_missing_passage=rare_missing_passage,
+            rare_spread=spread,
+            asked_share=asked_share,
         )
         own_words = bool(self._present([best.candidate], terms | set(context_terms))[0])
         support = replace(support, own_words=own_words)
@@ -164,7 +181,12 @@ class Composer:
             shown = term_words(question)
             missing = ", ".join(f"“{shown.get(t, t)}”" for t in missing_terms)
             reason = f"the key terms {missing} appear in no passage that matches the rest"
-            if self.strong_enough(replace(support, max_cosine=None)):
+            if not missing_terms:
+                reason = "the passages share the question's words but none answers it"
+            if support.max_cosine is not None and (
+                not missing_terms or self.strong_enough(replace(support, max_cosine=None))
+            ):
+                # The words are there (or would do without the model): meaning decided.
                 reason = (
                     f"no passage is close in meaning to the question "
                     f"(best similarity {support.max_cosine:.2f})"
@@ -272,6 +294,43 @@ class Composer:
             max_cosine=max_cosine,
         )
         return support, missing
+
+    def _topicality(
+        self,
+        question: str,
+        terms: set[str],
+        candidates: Sequence[Candidate],
+        best: Scored,
+        aliases: dict[str, str],
+    ) -> tuple[float, float, float, float, float]:
+        """The figures that tell a question about the articles' topic from one about something
+        they only name: how far the top article leads, whether the question's rarest terms
+        are in the chosen sentence and passage, how often the article uses its rarest term,
+        and how much of what is asked about a name the sentence has."""
+        top_article = candidates[0].article.id
+        by_article: dict[str, float] = {}
+        for c in candidates:
+            by_article[c.article.id] = max(by_article.get(c.article.id, 0.0), c.score)
+        top = by_article.pop(top_article)
+        second = max(by_article.values(), default=0.0)
+        margin = max(-1.0, 1.0 - second / top) if top > 0 else 0.0
+        rare = sorted(terms, key=lambda t: (-self._idf(t), t))[:2]
+        rare_weight = math.fsum(self._idf(t) for t in rare) or 1.0
+        asked = terms | {r for r, t in aliases.items() if t in terms}
+        held = {aliases.get(t, t) for t in self._present([best.candidate], asked)[0]}
+
+        def missing(present: set[str]) -> float:
+            return math.fsum(self._idf(t) for t in rare if t not in present) / rare_weight
+
+        spread = 0.0
+        doc = best.candidate.doc
+        if self._article_counts is not None and doc is not None:
+            counts = self._article_counts(doc, rare)
+            found = [t for t in rare if counts.get(t, 0)]
+            spread = math.log1p(counts[found[0]]) if found else 0.0
+        named, wanted = named_and_asked(question, terms)
+        asked_share = self.coverage(wanted, best.terms) if named and wanted else 1.0
+        return margin, missing(best.terms), missing(held), spread, asked_share
 
     def _only_in_passing(
         self, question: str, terms: set[str], best: Scored, aliases: dict[str, str]

@@ -167,15 +167,16 @@ def rerank(
     scored: list[Scored],
     similarity: Callable[[Sequence[str]], Sequence[float]],
     semantic: SemanticTuning,
-) -> tuple[list[Scored], float | None]:
-    """Add weight × cosine to the best lexical sentences' scores; the best cosine."""
+) -> tuple[list[Scored], float | None, float | None]:
+    """Add weight × cosine to the best lexical sentences' scores; the best cosine, and the
+    cosine of the sentence that comes out first."""
     head = scored[: semantic.rerank_sentences]
     if not head:
-        return scored, None
-    cosines = similarity([sentence_text(s) for s in head])
+        return scored, None, None
+    cosines = [float(c) for c in similarity([sentence_text(s) for s in head])]
     mixed = [
-        Scored(s.candidate, s.start, s.end, s.terms, s.score + semantic.cosine_weight * c)
+        (Scored(s.candidate, s.start, s.end, s.terms, s.score + semantic.cosine_weight * c), c)
         for s, c in zip(head, cosines, strict=True)
     ]
-    mixed.sort(key=lambda s: -s.score)  # stable: equal scores keep the lexical order
-    return mixed + scored[len(head) :], float(max(cosines))
+    mixed.sort(key=lambda pair: -pair[0].score)  # stable: equal scores keep the lexical order
+    return [s for s, _ in mixed] + scored[len(head) :], max(cosines), mixed[0][1]

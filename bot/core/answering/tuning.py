@@ -39,6 +39,10 @@ class SemanticTuning(BaseModel):
     dense_candidates: int = Field(default=20, ge=1)  # nearest passages fused with BM25's
     dense_weight: float = Field(default=0.0, ge=0)  # dense ranking's weight in RRF (BM25: 1)
     rrf_k: float = Field(default=60.0, gt=0)
+    # The model-on abstention score (support.SEMANTIC_FEATURES and "bias"); empty: the
+    # lexical score with the veto and rescue above. Answer when it reaches min_support.
+    support_weights: dict[str, float] = Field(default_factory=dict)
+    min_support: float = 0.0
 
 
 class Tuning(BaseModel):

@@ -10,6 +10,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -55,6 +56,18 @@ class FrontMatter(BaseModel):
             return str(value)
         raise ValueError("must be text")
 
+    @field_validator("url", mode="after")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        # The url becomes a link in Discord and in JSON consumers' pages: `javascript:` or
+        # `file:` there would be a trap, not a source.
+        value = (value or "").strip()
+        if not value:
+            return None
+        if not is_web_address(value):
+            raise ValueError("must be a web address (http:// or https://)")
+        return value
+
     @field_validator("tags", mode="before")
     @classmethod
     def _tags_as_list(cls, value: Any) -> Any:
@@ -66,6 +79,18 @@ class FrontMatter(BaseModel):
             # str() of nested YAML aliases (a "billion laughs") would expand exponentially.
             raise ValueError("must be a list of words")
         return [str(v) for v in value] if isinstance(value, list) else value
+
+
+def is_web_address(value: str | None) -> bool:
+    """An absolute http(s) address with a host and nothing that would break a link."""
+    if not value:
+        return False
+    parts = urlsplit(value.strip())
+    return (
+        parts.scheme.lower() in {"http", "https"}
+        and bool(parts.netloc)
+        and not re.search(r"[\s<>]", value.strip())
+    )
 
 
 class ArticleRefused(Exception):
@@ -246,7 +271,8 @@ def parse_article(article_id: str, text: str) -> Article:
     return Article(
         id=article_id,
         title=title,
-        url=meta.url or meta.source,
+        # `source` may be a publisher's name ("Reuters"): a link only when it is an address.
+        url=meta.url or (meta.source if is_web_address(meta.source) else None),
         content_hash=stable_hash(text, 32),
         passages=tuple(passages),
         published=meta.published,

@@ -62,6 +62,31 @@ def test_front_matter_gives_title_url_and_tags(tmp_path: Path) -> None:
     assert [p.text for p in article.passages] == ["First paragraph.", "Second paragraph."]
 
 
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "file:///etc/passwd", "data:text/html,x", "example.org/page"]
+)
+def test_an_url_that_is_no_web_address_refuses_the_file_and_says_why(
+    tmp_path: Path, url: str
+) -> None:
+    """A link readers would click must be http(s): anything else is a problem line, and the
+    other articles still load."""
+    write(tmp_path, "bad.md", f"---\ntitle: Trap\nurl: '{url}'\n---\nBody.\n")
+    write(tmp_path, "good.txt", "Fine\n\nBody.\n")
+    kb = load_knowledge(tmp_path)
+    assert [a.id for a in kb.articles] == ["good.txt"]
+    (problem,) = kb.problems
+    assert problem.path == "bad.md"
+    assert "`url`" in problem.reason and "web address" in problem.reason
+
+
+def test_a_source_that_names_a_publisher_is_no_link(tmp_path: Path) -> None:
+    """`source: Reuters` is kept as the article's only url when it is an address, not otherwise."""
+    write(tmp_path, "a.md", "---\ntitle: A\nsource: Reuters\n---\nBody.\n")
+    write(tmp_path, "b.md", "---\ntitle: B\nsource: https://example.org/b\n---\nBody.\n")
+    urls = {a.id: a.url for a in load_knowledge(tmp_path).articles}
+    assert urls == {"a.md": None, "b.md": "https://example.org/b"}
+
+
 def test_passage_ids_are_stable_across_loads_and_edits(tmp_path: Path) -> None:
     """Same article + same text ⇒ same id, even when other paragraphs change."""
     write(tmp_path, "a.txt", "Title\n\nOne stays.\n\nTwo changes.\n")

@@ -206,11 +206,14 @@ def main(argv: list[str] | None = None) -> int:
             "answerable hits within "
             f"{args.max_hit_drop:.0%} of it (docs/evaluation.md)"
         )
-        old = tuning.fitted["semantic"].split(" || ")[0]
+        # Parts: re-ranking's, then this script's, then search's ("Search: ..."): keep the others.
+        parts = tuning.fitted["semantic"].split(" || ")
+        old = " || ".join([parts[0], *(p for p in parts[1:] if p.startswith("Search: "))])
         weights = {n: round(float(v), 3) for n, v in zip(names, w, strict=True)}
         update = {"support_weights": weights, "min_support": chosen["threshold"]}
         semantic = tuning.semantic.model_copy(update=update)
-        fitted = tuning.fitted | {"semantic": f"{old} || {how}"}
+        first, _, search = old.partition(" || ")
+        fitted = tuning.fitted | {"semantic": " || ".join(p for p in (first, how, search) if p)}
         write_tuning(tuning.model_copy(update={"semantic": semantic, "fitted": fitted}))
         print(f"written to {TUNING_FILE}")
     return 0

@@ -33,7 +33,7 @@ from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.loader import load_knowledge
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine, EngineConfig
-from bot.core.retrieval.dense import Encoder, Semantics
+from bot.core.retrieval.dense import Encoder, Semantics, SentenceVectors
 from bot.embedding import load_encoder
 from bot.evaluation.conversations import by_category, read_conversations, run_conversations
 from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
@@ -48,7 +48,7 @@ from bot.evaluation.protocol import (
     score,
     tradeoff,
 )
-from bot.knowledge.vectors import cache_file, passage_vectors
+from bot.knowledge.vectors import cache_file, stored_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path("/work/shared/data")
@@ -99,18 +99,21 @@ EMBED_S: dict[str, float] = {}
 
 
 def semantics_for(kb: KnowledgeBase, encoder: Encoder, name: str) -> Semantics:
-    """Passage vectors cached per knowledge base (a cache file holds one base's passages)."""
+    """Passage and sentence vectors cached per knowledge base (a cache file holds one base's
+    passages)."""
     started = time.perf_counter()
-    vectors = passage_vectors(kb, encoder, cache_file(CACHE / name, encoder))
+    stored = stored_vectors(kb, encoder, cache_file(CACHE / name, encoder))
     EMBED_S[name] = time.perf_counter() - started  # cold: every passage embedded
-    return Semantics(encoder, vectors)
+    return Semantics(encoder, stored.passages, sentences=stored.sentences)
 
 
 def semantics_without(kb: KnowledgeBase, semantics: Semantics, removed: set[str]) -> Semantics:
     """The same vectors with the removed articles' passages left out (no re-embedding)."""
     assert semantics.passage_vectors is not None
     keep = [i for i, p in enumerate(kb.passages) if Path(p.article_id).stem not in removed]
-    return Semantics(semantics.encoder, semantics.passage_vectors[keep])
+    return Semantics(
+        semantics.encoder, semantics.passage_vectors[keep], sentences=semantics.sentences
+    )
 
 
 def figures(rows: list[Row], outcomes: list[Outcome], tuning: Tuning) -> dict:
@@ -249,9 +252,13 @@ def words(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
     ]
     vectors = np.concatenate([p.passage_vectors for p in parts if p.passage_vectors is not None])
     assert len(vectors) == len(kb.passages)
+    sentences = SentenceVectors.of(
+        np.concatenate([p.sentences.keys for p in parts if p.sentences is not None]),
+        np.concatenate([p.sentences.vectors for p in parts if p.sentences is not None]),
+    )
     config = EngineConfig(tuning=tuning)
     lexical = Engine(kb, config)
-    semantics = Semantics(encoder, vectors)
+    semantics = Semantics(encoder, vectors, sentences=sentences)
     engines = {
         "off": lexical,
         "on_before": Engine(kb, EngineConfig(tuning=before(tuning)), lexical.index, semantics),
@@ -275,8 +282,9 @@ def words(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
 
 
 def scifact(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
-    """`Engine.search` with the model off and on (the dense path is not part of search), and,
-    separately, the ranking `ask` uses for its candidates (BM25 fused with the dense path)."""
+    """`Engine.search` with the model off (BM25) and on (BM25 fused with the dense path by
+    tuning.json's `semantic.search`, once the passage vectors are there), and, for
+    comparison, the fusion `ask` uses for its candidates (`semantic`'s own weight)."""
     import tempfile
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -296,7 +304,7 @@ def scifact(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
     config = EngineConfig(tuning=tuning)
     lexical = Engine(kb, config)
     started = time.perf_counter()
-    dense = args.dense and len(kb.passages) <= args.dense_max
+    dense = not args.no_dense and len(kb.passages) <= args.dense_max
     semantics = semantics_for(kb, encoder, "scifact") if dense else Semantics(encoder)
     vectors_s = time.perf_counter() - started
     semantic = Engine(kb, config, lexical.index, semantics)
@@ -304,7 +312,8 @@ def scifact(args: argparse.Namespace, encoder: Encoder, tuning: Tuning) -> dict:
     def fused(query: str, depth: int) -> list[str]:
         vector = semantics.vectors([query])[0]
         seen: dict[str, None] = {}
-        for hit in semantic._rank(analyze(query, names=False), (), depth * 3, vector):
+        terms = analyze(query, names=False)
+        for hit in semantic._rank(terms, (), depth * 3, vector, semantics.passage_vectors):
             seen.setdefault(Path(hit.article.id).stem, None)
         return list(seen)[:depth]
 
@@ -338,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=400, help="questions per part")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", type=Path, default=ROOT / "benchmarks/data/user_words_dev.jsonl")
-    parser.add_argument("--dense", action="store_true", help="scifact: embed the abstracts too")
+    parser.add_argument("--no-dense", action="store_true", help="scifact: no passage vectors")
     parser.add_argument("--dense-max", type=int, default=20_000)
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/onoff-*.json")
     args = parser.parse_args(argv)

@@ -28,7 +28,13 @@ from bot.core.text.analysis import analyze
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
 from bot.following import VersionFollower
 from bot.knowledge.background import VectorJob, VectorProgress
-from bot.knowledge.factory import build_engine, dense_notice, load_knowledge_base, start_vectors
+from bot.knowledge.factory import (
+    build_engine,
+    dense_notice,
+    load_knowledge_base,
+    start_vectors,
+    wait_for_model,
+)
 from bot.knowledge.versions import Version, VersionStore, manifest_id
 from bot.results import (
     VOTE_VALUES,
@@ -94,14 +100,20 @@ def clean_question(text: str, max_chars: int) -> str:
     return cleaned
 
 
-def _fewer_hits(query: str, found: int, passages: int) -> str:
-    """Why a search found fewer passages than asked for (search only lists matches)."""
+def _fewer_hits(query: str, found: int, passages: int, by_meaning: int = 0) -> str:
+    """Why a search found fewer passages than asked for (search lists matches, and with the
+    embedding model's vectors the `by_meaning` passages nearest the query)."""
     if not analyze(query, names=False):
         return "the query has no searchable words (only common words like “the” or “what”)"
     if found == 0:
         return "no passage contains a word of the query"
     if found >= passages:
         return f"the knowledge base has only {passages:,} passage(s)"
+    if by_meaning:
+        return (
+            f"only {found:,} passage(s) contain a word of the query or are among the "
+            f"{by_meaning:,} nearest to it in meaning"
+        )
     return f"only {found:,} passage(s) contain a word of the query"
 
 
@@ -275,6 +287,14 @@ class QAService:
                 return job.progress
         return None
 
+    async def wait_for_model(self) -> bool:
+        """Until the embedding model (loaded in the background; questions are answered
+        lexically meanwhile) is ready; whether it is usable. For one-shot answers that
+        should have the model's."""
+        if self._engine.semantics is None:
+            return False
+        return await asyncio.to_thread(wait_for_model, self.settings)
+
     async def __aenter__(self) -> QAService:
         return self
 
@@ -333,7 +353,11 @@ class QAService:
             )
             for h in found
         ]
-        reason = None if len(hits) >= k else _fewer_hits(query, len(hits), engine.passage_count)
+        reason = (
+            None
+            if len(hits) >= k
+            else _fewer_hits(query, len(hits), engine.passage_count, engine.search_by_meaning())
+        )
         return SearchReport(query=query, top_k=k, hits=hits, reason=reason)
 
     async def answer(self, answer_id: int) -> Answer:

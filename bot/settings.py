@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     )
     embedding_precision: Literal["int8", "fp32"] = "int8"
     dense_max_passages: int = Field(
-        default=20_000,
+        # Exact float32 search over 100k passage vectors: 9-30 ms on 2 cores at load 3-9
+        # (benchmarks/bench_dense_scale.py); past it, embedding (~1 h per 100k passages in
+        # the background) and memory (~0.5 GB) argue for leaving the dense path off.
+        default=100_000,
         ge=0,
         description="above this many passages the dense retrieval path is skipped (embedding "
         "them all would take too long on a small CPU); re-ranking still uses the model",

@@ -149,6 +149,7 @@ def _stdin_lines() -> Iterator[str]:
 async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     text = " ".join(args.question)
     async with await QAService.start(settings) as service:
+        await service.wait_for_model()  # a CLI answer is the model's, not the lexical stand-in
         if text != "-":
             _emit(sys.stdout, _answer_output(await service.ask(text), args.json))
             return 0
@@ -179,6 +180,7 @@ def _answer_output(answer: Answer, as_json: bool) -> str:
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     asked_by = AskedBy(source="cli-chat", conversation_id=f"cli-chat:{uuid.uuid4().hex}")
     async with await QAService.start(settings) as service:
+        await service.wait_for_model()  # as `ask`: the model's answers from the first line
         if args.json or not sys.stdin.isatty():
             # Like `ask -`: exit 1 when some lines got an error row, the others answered.
             failures = 0

@@ -30,6 +30,7 @@ from bot.core.retrieval.dense import (
     top_by_cosine,
 )
 from bot.core.retrieval.encode import encode_passages
+from bot.core.retrieval.fusion import convex_fusion, cosines
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import QuerySpelling, spellings
 from bot.core.text.analysis import analyze
@@ -294,11 +295,16 @@ class Engine:
         return counts
 
     def _rank(
-        self, terms: Sequence[str], extra: Sequence[str], k: int, dense: np.ndarray | None = None
+        self,
+        terms: Sequence[str],
+        extra: Sequence[str],
+        k: int,
+        question_vector: np.ndarray | None = None,
+        passage_vectors: np.ndarray | None = None,
     ) -> list[SearchResult]:
         return [
             SearchResult(self._passages[i], self._articles[self._passages[i].article_id], score)
-            for i, score in self._ranked(terms, extra, k, dense)
+            for i, score in self._ranked(terms, extra, k, question_vector, passage_vectors)
         ]
 
     def _ranked(
@@ -318,9 +324,9 @@ class Engine:
         tuning = self.config.tuning.semantic
         if question_vector is None or passage_vectors is None or tuning.dense_weight <= 0:
             return self._bm25_ranked(terms, extra, k)
-        nearest = top_by_cosine(question_vector, passage_vectors, tuning.dense_candidates)
         if not terms and not extra:
             return []
+        nearest = top_by_cosine(question_vector, passage_vectors, tuning.dense_candidates)
         scores = self._scores(terms, extra)
         lexical = [i for i, _ in self._best(terms, extra, scores, max(k, tuning.dense_candidates))]
         fused = reciprocal_rank_fusion(
@@ -357,8 +363,33 @@ class Engine:
         return list(self.index.best(scores, k, holding=holding))
 
     def search(self, query: str, k: int = 10) -> list[SearchResult]:
-        """The best passages for a query, best first (BM25, title included)."""
-        return self._rank(analyze(query, names=False), (), k)
+        """The best passages for a query, best first: BM25 (title included), fused with the
+        passages nearest in meaning once the passage vectors are ready (lexical until then,
+        and without the model). Each result's score is its BM25 score (0 for a passage found
+        by meaning alone), as in `ask`'s evidence; the order is the fused one."""
+        terms = analyze(query, names=False)
+        fusion = self.config.tuning.semantic.search
+        semantics = self.semantics if self.semantics is not None and self.semantics.ready else None
+        # One snapshot per query: vectors published meanwhile serve the next one.
+        dense = semantics.passage_vectors if semantics is not None else None
+        if semantics is None or dense is None or not terms or fusion.cosine_share <= 0:
+            return self._rank(terms, (), k)
+        vector = semantics.vectors([query])[0]
+        scores = self._scores(terms, ())
+        lexical = self._best(terms, (), scores, k)
+        similar = cosines(dense, vector)
+        fused = convex_fusion(scores, lexical, similar, fusion.cosine_share, fusion.nearest, k)
+        return [
+            SearchResult(self._passages[i], self._articles[self._passages[i].article_id], s)
+            for i, s in ((i, float(scores[i])) for i, _ in fused)
+        ]
+
+    def search_by_meaning(self) -> int:
+        """How many passages nearest in meaning a search adds to BM25's now (0: lexical)."""
+        fusion = self.config.tuning.semantic.search
+        semantics = self.semantics
+        ready = semantics is not None and semantics.ready and semantics.passage_vectors is not None
+        return fusion.nearest if ready and fusion.cosine_share > 0 else 0
 
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""
@@ -422,6 +453,8 @@ class Engine:
         # A follow-up's words lean on the previous turn ("What exhibition did he attend?"):
         # the question alone is no fair measure of meaning, so it is answered lexically.
         semantics = self.semantics if not borrowed else None
+        if semantics is not None and not semantics.ready:  # the model is still loading
+            semantics = None
         vector = semantics.vectors([model_question(question)])[0] if semantics is not None else None
         # One snapshot per question: vectors published meanwhile serve the next question.
         dense = semantics.passage_vectors if semantics is not None else None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.core.retrieval.dense import Encoder
 from bot.embedding.files import INSTALL_COMMAND, default_model_dir, is_installed
+from bot.embedding.lazy import LazyEncoder
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,17 @@ class EncoderState:
     encoder: Encoder | None
     notice: str
     enabled: bool  # False: turned off by the setting (not a problem to report)
+
+    @property
+    def status(self) -> str:
+        """The notice now: a model loading in the background says how far it is."""
+        return self.encoder.notice if isinstance(self.encoder, LazyEncoder) else self.notice
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until a model loading in the background is loaded (or failed); whether usable."""
+        if isinstance(self.encoder, LazyEncoder):
+            return self.encoder.wait(timeout)
+        return self.encoder is not None
 
 
 def model_dir(setting: str, models_dir: Path) -> Path | None:
@@ -67,5 +79,13 @@ def load_encoder(setting: str, models_dir: Path, *, quantized: bool = True) -> E
 
 @functools.lru_cache(maxsize=4)
 def shared_encoder(setting: str, models_dir: Path, quantized: bool = True) -> EncoderState:
-    """One load per process and setting: every engine built after a reload shares it."""
-    return load_encoder(setting, models_dir, quantized=quantized)
+    """One load per process and setting, shared by every engine built after a reload.
+
+    The model loads on a background thread (0.3-0.7 s, more on a loaded machine): start-up
+    does not wait for it, and questions are answered lexically until it is ready.
+    """
+    folder = model_dir(setting, models_dir)
+    if folder is None or not is_installed(folder):
+        return load_encoder(setting, models_dir, quantized=quantized)  # nothing to load
+    encoder = LazyEncoder(folder, quantized=quantized)
+    return EncoderState(encoder, f"embedding model {encoder.name}", True)

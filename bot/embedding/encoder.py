@@ -10,6 +10,12 @@ import numpy as np
 from bot.embedding.files import FP32_GRAPH, INT8_GRAPH, MODEL_NAME
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
+DIMENSION = 384
+
+
+def encoder_name(folder: Path, quantized: bool) -> str:
+    """What vectors are cached under: the model, its precision and its folder."""
+    return f"{MODEL_NAME} ({'int8' if quantized else 'fp32'}, {folder})"
 
 
 class OnnxEncoder:
@@ -28,8 +34,8 @@ class OnnxEncoder:
         from tokenizers import Tokenizer
 
         graph = folder / (INT8_GRAPH if quantized else FP32_GRAPH)
-        self.name = f"{MODEL_NAME} ({'int8' if quantized else 'fp32'}, {folder})"
-        self.dimension = 384
+        self.name = encoder_name(folder, quantized)
+        self.dimension = DIMENSION
         self.quantized = quantized
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)

@@ -1,4 +1,5 @@
-"""Passage vectors computed in the background after a build, published once complete.
+"""Passage and sentence vectors computed in the background after a build, published once
+complete.
 
 A build serves at once (BM25, and the model re-ranking each question's candidates); a
 `VectorJob` embeds the passages the vector cache does not have yet on a worker thread at a
@@ -18,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-
-import numpy as np
 
 from bot.core.articles.models import KnowledgeBase
 from bot.core.retrieval.dense import Encoder, Semantics
@@ -145,15 +144,14 @@ class VectorJob:
                 return "cancelled"
             assert encoder is not None
             rows = plan.missing[n : n + CHUNK]
-            vectors = encoder.encode([plan.texts[i] for i in rows])
-            plan.vectors[rows] = vectors.astype(np.float16)
+            plan.embed(rows, encoder)
             self._done += len(rows)
             if time.perf_counter() - saved > SAVE_EVERY_S:
                 save_vectors(plan, done=n + len(rows))
                 saved = time.perf_counter()
         if plan.missing or plan.stale:
             save_vectors(plan)
-        self.semantics.publish(plan.vectors)
+        self.semantics.publish(plan.vectors, plan.sentence_vectors())
         log.info(
             "passage vectors ready: %d embedded, %d from the cache (%.1f s)",
             len(plan.missing),

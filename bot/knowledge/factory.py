@@ -19,7 +19,7 @@ from bot.embedding import model_dir, shared_encoder
 from bot.errors import KnowledgeError
 from bot.knowledge.background import VectorJob
 from bot.knowledge.parse_cache import PARSE_CACHE_NAME, ParseCache
-from bot.knowledge.vectors import cache_file, passage_vectors, plan_vectors, save_vectors
+from bot.knowledge.vectors import cache_file, plan_vectors, save_vectors, stored_vectors
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,15 @@ def embedding_notice(settings: Settings) -> str:
     """What the embedding model is doing, in one line (for `index`, `/kb` and the log)."""
     return shared_encoder(
         settings.embedding_model, settings.models_dir, settings.embedding_precision == "int8"
-    ).notice
+    ).status
+
+
+def wait_for_model(settings: Settings, timeout: float | None = None) -> bool:
+    """Until the embedding model (loading in the background) is ready; whether it is usable
+    (blocking: call off the event loop)."""
+    return shared_encoder(
+        settings.embedding_model, settings.models_dir, settings.embedding_precision == "int8"
+    ).wait(timeout)
 
 
 def build_semantics(
@@ -111,14 +119,16 @@ def build_semantics(
     if len(kb.passages) > settings.dense_max_passages:
         return Semantics(state.encoder)
     path = cache_file(settings.cache_dir, state.encoder) if use_cache else None
-    if not background:
-        return Semantics(state.encoder, passage_vectors(kb, state.encoder, path))
+    if not background:  # computed now (tests, evaluation): with the model, loaded
+        state.wait()
+        stored = stored_vectors(kb, state.encoder, path)
+        return Semantics(state.encoder, stored.passages, sentences=stored.sentences)
     plan = plan_vectors(kb, state.encoder.dimension, path)
     if plan.missing:
         return Semantics(state.encoder, pending=True)
     if plan.stale:
         save_vectors(plan)  # drop the vectors of passages gone since
-    return Semantics(state.encoder, plan.vectors)
+    return Semantics(state.encoder, plan.vectors, sentences=plan.sentence_vectors())
 
 
 @functools.lru_cache(maxsize=2)

@@ -4,18 +4,15 @@ Several bot processes share one database. Schema migrations and knowledge syncs 
 transaction-scoped advisory lock, so processes starting together apply them once. A reload
 publishes the knowledge version in `knowledge_state` and NOTIFYs the other processes.
 
-While the server is down every call raises StoreError("storage unavailable, try again") and
-the log gets one line (and one more when it is back), never a traceback per question.
+Connections, retries and the one-line outage errors are the pool's (pg_pool.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 
@@ -24,11 +21,10 @@ from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.diff import Snapshot
 from bot.core.articles.models import KnowledgeBase
 from bot.core.requests import AskedBy
-from bot.errors import StoreError
-from bot.store.base import UNAVAILABLE, KnowledgeState, ReloadRecord, Store, StoreStats
-from bot.store.migrations import MIGRATIONS, POSTGRES, SCHEMA_VERSION, SchemaTooNew
-from bot.store.pg_errors import GONE, never_sent, readable_login_errors, reason
+from bot.store.base import KnowledgeState, ReloadRecord, Store, StoreStats
+from bot.store.migrations import POSTGRES
 from bot.store.pg_listen import CHANNEL, VersionListener
+from bot.store.pg_pool import CONNECT_TIMEOUT_S, LOCK_SYNC, PgPool
 from bot.store.rows import (
     ANSWER_COLUMNS,
     RELOAD_COLUMNS,
@@ -43,12 +39,6 @@ from bot.store.rows import (
 )
 from bot.store.target import DbTarget
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-LOCK_MIGRATE, LOCK_SYNC = 0x6B62_0001, 0x6B62_0002  # advisory lock keys ("kb" 1, 2)
-CONNECT_TIMEOUT_S = 5.0
-COMMAND_TIMEOUT_S = 30.0
 NOW = POSTGRES.now
 
 SAVE_ANSWER = f"""
@@ -66,114 +56,30 @@ SELECT id FROM saved
 """
 
 
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Pool release without the default reset query (a round trip per call): these
-    connections never LISTEN, SET, hold cursors or session locks (only xact locks)."""
-
-
 class PostgresStore(Store):
-    """A pool of connections; every write is one transaction committed before it returns."""
+    """The store's statements over a `PgPool`; every write is one transaction committed
+    before it returns."""
 
     poll_interval = 1.0  # NOTIFY wakes followers at once; polling only covers a lost listener
 
-    def __init__(self, pool: asyncpg.Pool, target: DbTarget) -> None:
+    def __init__(self, pool: PgPool) -> None:
         self._pool = pool
-        self.target = target
-        self._down = False
+        self._run = pool.run
+        self.target = pool.target
         self._listener: VersionListener | None = None
 
     @staticmethod
     async def check_login(target: DbTarget) -> None:
-        """Connect once and leave: the login fails here, in one line, before slow work."""
-        async with readable_login_errors(target):
-            conn = await asyncpg.connect(target.dsn, timeout=CONNECT_TIMEOUT_S)
-            await conn.close()
+        await PgPool.check_login(target)
 
     @classmethod
     async def connect(cls, target: DbTarget, *, pool_size: int = 10) -> PostgresStore:
-        """Connect, check the login and migrate; one readable ConfigError if that fails."""
-        async with readable_login_errors(target):
-            # min_size=0: no background "floor" reconnects (a traceback each) while down;
-            # connections are opened on demand and kept while in use.
-            pool = await asyncpg.create_pool(
-                target.dsn,
-                min_size=0,
-                max_size=pool_size,
-                timeout=CONNECT_TIMEOUT_S,
-                command_timeout=COMMAND_TIMEOUT_S,
-                max_inactive_connection_lifetime=60.0,
-                reset=_keep_session,
-            )
-            try:
-                async with pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
-                    await _migrate(conn)
-            except BaseException:
-                pool.terminate()
-                raise
-        return cls(pool, target)
+        return cls(await PgPool.connect(target, pool_size=pool_size))
 
     async def close(self) -> None:
         if self._listener is not None:
             await self._listener.close()
-        try:
-            await asyncio.wait_for(self._pool.close(), timeout=5)
-        except (TimeoutError, *GONE):
-            self._pool.terminate()
-
-    # --- running statements ------------------------------------------------------------
-
-    async def _run(
-        self,
-        work: Callable[[asyncpg.Connection], Awaitable[T]],
-        *,
-        write: bool,
-        what: str,
-        transaction: bool = False,
-    ) -> T:
-        """Run `work` on a pooled connection (in a transaction when asked: several writes).
-
-        A dead pooled connection is replaced and the call retried once, unless it was a
-        write that may have reached the server: then the caller gets the short error and
-        nothing is shown as stored that might not be.
-        """
-        last: BaseException | None = None
-        for _attempt in range(2):
-            try:
-                async with self._pool.acquire(timeout=CONNECT_TIMEOUT_S) as conn:
-                    if transaction:
-                        async with conn.transaction():
-                            result = await work(conn)
-                    else:
-                        result = await work(conn)
-                self._back_up()
-                return result
-            except GONE as exc:
-                last = exc
-                # every idle connection predates the outage: replace them all, not one a call
-                await self._pool.expire_connections()
-                if write and not never_sent(exc):
-                    break
-            except asyncpg.PostgresError as exc:
-                raise StoreError(
-                    f"could not {what} ({reason(exc, self.target.password)})"
-                ) from None
-        assert last is not None
-        self._went_down(last)
-        raise StoreError(UNAVAILABLE)
-
-    def _went_down(self, exc: BaseException) -> None:
-        if not self._down:
-            self._down = True
-            log.warning(
-                "PostgreSQL unavailable (%s); requests get %r until it is back",
-                reason(exc, self.target.password),
-                UNAVAILABLE,
-            )
-
-    def _back_up(self) -> None:
-        if self._down:
-            self._down = False
-            log.warning("PostgreSQL reachable again")
+        await self._pool.close()
 
     # --- answers -------------------------------------------------------------
 
@@ -449,19 +355,3 @@ class PostgresStore(Store):
             return found
 
         return await self._run(work, write=False, what="check the database")
-
-
-async def _migrate(conn: asyncpg.Connection) -> int:
-    """Apply the missing steps under an advisory lock (one process migrates, others wait)."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_MIGRATE)
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        current = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
-        if current > SCHEMA_VERSION:
-            raise SchemaTooNew(current)
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            await conn.execute(MIGRATIONS[version - 1](POSTGRES))
-        if current != SCHEMA_VERSION:
-            await conn.execute("DELETE FROM schema_version")
-            await conn.execute("INSERT INTO schema_version VALUES ($1)", SCHEMA_VERSION)
-    return SCHEMA_VERSION

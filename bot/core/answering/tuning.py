@@ -26,6 +26,17 @@ _FITTED = frozenset({"sentence_weights", "support_weights", "semantic"})
 _NOT_PARAMETERS = frozenset({"version", "fitted", "reasons"})
 
 
+class SearchFusion(BaseModel):
+    """How `Engine.search` (the `search` command) fuses BM25 with the dense path: a convex
+    combination of normalised scores (core/retrieval/fusion.py), fitted on dev apart from
+    `ask`'s candidates (benchmarks/eval_fit_search.py). Share 0 = lexical."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cosine_share: float = Field(default=0.0, ge=0, lt=1)  # the cosine's part (< 1: BM25 counts)
+    nearest: int = Field(default=100, ge=1)  # passages by cosine: the last one scales to 0
+
+
 class SemanticTuning(BaseModel):
     """How the embedding model's cosine joins the lexical evidence (used only when a model is
     loaded; fitted on SQuAD dev by benchmarks/eval_embedding.py). Zero weights = lexical."""
@@ -43,6 +54,7 @@ class SemanticTuning(BaseModel):
     # lexical score with the veto and rescue above. Answer when it reaches min_support.
     support_weights: dict[str, float] = Field(default_factory=dict)
     min_support: float = 0.0
+    search: SearchFusion = SearchFusion()  # search's own fusion with BM25, fitted apart
 
 
 class Tuning(BaseModel):

@@ -17,6 +17,7 @@ from bot.core.answering.compose import Candidate, Composer, Draft
 from bot.core.answering.followup import (
     REFERRING_WORDS,
     context_terms,
+    in_context,
     leans_on_context,
     resolve,
 )
@@ -33,7 +34,7 @@ from bot.core.retrieval.fusion import convex_fusion, cosines
 from bot.core.retrieval.index import BM25Index, IdfMode
 from bot.core.retrieval.spelling import QuerySpelling, spellings
 from bot.core.text.analysis import analyze
-from bot.core.text.chat import plain_question
+from bot.core.text.chat import model_question, plain_question, truecased
 from bot.core.text.demonyms import demonym_links
 
 _T = TypeVar("_T")
@@ -42,7 +43,7 @@ _ARTICLE_SCAN_LIMIT = 2_000
 _REFERRING_TERMS = frozenset(analyze(" ".join(REFERRING_WORDS), names=False))
 _P = ParamSpec("_P")
 
-ANALYZER_VERSION = "a5"  # a5: "won" and "may" are terms, no longer stopwords
+ANALYZER_VERSION = "a6"  # a6: "whose" is a stopword (a5: "won" and "may" are terms)
 
 
 class _Texts(Sequence[str]):
@@ -418,6 +419,10 @@ class Engine:
             retry, retry_corrections = self._compose(text, terms, retry_terms, fixes)
             if not retry.abstained:
                 draft, borrowed, corrections = retry, retry_terms, retry_corrections
+        if resolved is None and borrowed and previous is not None:
+            # Read in the previous turn's context without a rewrite ("What was the score?"):
+            # the JSON's `resolved` still says what the turn was read as.
+            resolved = in_context(text, previous.question)
         own_context = context_terms(text, draft.text if not draft.abstained else "")
         if borrowed:
             own_context = list(dict.fromkeys([*own_context, *borrowed]))
@@ -450,7 +455,7 @@ class Engine:
         semantics = self.semantics if not borrowed else None
         if semantics is not None and not semantics.ready:  # the model is still loading
             semantics = None
-        vector = semantics.vectors([question])[0] if semantics is not None else None
+        vector = semantics.vectors([model_question(question)])[0] if semantics is not None else None
         # One snapshot per question: vectors published meanwhile serve the next question.
         dense = semantics.passage_vectors if semantics is not None else None
         ranked = self._ranked(terms, borrowed, self.config.tuning.candidates, vector, dense)
@@ -468,7 +473,12 @@ class Engine:
                 corrections.append(Correction(typed=typed, searched=shown))
                 question = re.sub(rf"(?i)(?<!\w){re.escape(typed)}(?!\w)", shown, question)
             if semantics is not None:  # meaning is read from the question as understood
-                vector = semantics.vectors([question])[0]
+                vector = semantics.vectors([model_question(question)])[0]
+        # Which words are names (whose prime minister, what is only named in passing) is read
+        # from capitals: a question typed in lower case gets them as its passages write them.
+        question = truecased(
+            question, (c.passage.text for c in candidates[: self.config.tuning.passages_considered])
+        )
         similarity = None
         if semantics is not None and vector is not None:
             question_vector = vector

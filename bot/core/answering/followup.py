@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from bot.core.text.analysis import analyze, words
+from bot.core.text.analysis import analyze, is_content_word, words
 
 # Words that point back to something said before ("he", "there", "that deal").
 _ANAPHORA = frozenset(
@@ -101,19 +102,60 @@ def subject_of(previous_question: str, previous_answer: str, person: bool = Fals
     if m and all(w[:1].isupper() for w in m.group(1).split()):
         return m.group(1)
     question_names = [n for n in _runs(previous_question) if n.split()[0].casefold() not in _WH]
-    if previous_question.strip().casefold().startswith(("who", "whom")) or not question_names:
-        runs = _runs(previous_answer)
+    if (
+        previous_question.strip().casefold().startswith(("who", "whom", "whose"))
+        or not question_names
+    ):
+        # Each name with the words after the last asked one ("Armenian Prime Minister Nikol
+        # Pashinyan" → "Nikol Pashinyan"), when that adds something beyond the question.
+        found = [(run, _beyond(run, asked)) for run in _runs(previous_answer)]
+        found = [(run, rest) for run, rest in found if rest]
         if person:
-            runs.sort(key=lambda r: len(r.split()) < 2)  # stable: order kept within each
-        for name in runs:
-            name_terms = analyze(name, names=False)
-            tail = [w for w, t in zip(name.split(), map(_term, name.split()), strict=True)]
-            # "Armenian Prime Minister Nikol Pashinyan": the words after the last asked one.
-            last = max((i for i, w in enumerate(tail) if _term(w) in asked), default=-1)
-            rest = " ".join(tail[last + 1 :])
-            if name_terms and rest and not set(analyze(rest, names=False)) <= asked:
-                return rest
+            # A person's name: two words or more first ("Denver linebacker *Von Miller*"),
+            # no date ("September 2004"), no fragment of an asked name ("ABC *Television*");
+            # then the one nearest the words the question asked about, where the answer to
+            # "who" stands ("… bacteriologist *Alexandre Yersin*, after whom the pathogen was
+            # named Yersinia pestis").
+            found = [
+                (run, rest)
+                for run, rest in found
+                if not _MONTHS & {w.casefold() for w in run.split()}
+                and (rest == run or len(rest.split()) >= 2)
+            ]
+            near = _nearness(previous_answer, asked)
+            found.sort(key=lambda f: (len(f[1].split()) < 2, near(f[0])))
+        if found:
+            return found[0][1]
     return question_names[0] if question_names else None
+
+
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+
+
+def _nearness(text: str, asked: set[str]) -> Callable[[str], int]:
+    """How far (in characters) a name stands from the nearest word of `asked` in `text`."""
+    spots = [m.start() for m in re.finditer(r"[\w’'\-]+", text) if _term(m.group()) in asked]
+
+    def distance(name: str) -> int:
+        at = text.find(name)
+        if at < 0 or not spots:
+            return len(text)
+        end = at + len(name)
+        return min(max(at - s, s - end, 0) for s in spots)
+
+    return distance
+
+
+def _beyond(name: str, asked: set[str]) -> str:
+    """The words of a name after the last one the question asked about ("" if nothing new)."""
+    ws = name.split()
+    last = max((i for i, w in enumerate(ws) if _term(w) in asked), default=-1)
+    rest = " ".join(ws[last + 1 :])
+    if not rest or not analyze(name, names=False) or set(analyze(rest, names=False)) <= asked:
+        return ""
+    return rest
 
 
 def _term(word: str) -> str:
@@ -125,7 +167,8 @@ def _runs(text: str) -> list[str]:
     out = []
     for m in _RUN.finditer(text):
         ws = m.group().split()
-        while ws and ws[0].casefold() in _COMMON:
+        # Capitalised only because they open a sentence: "Since", "Between", "The".
+        while ws and (ws[0].casefold() in _COMMON or not is_content_word(ws[0].casefold())):
             ws = ws[1:]
         if ws:
             out.append(" ".join(ws))
@@ -178,3 +221,9 @@ def leans_on_context(question: str) -> bool:
     if is_follow_up(question):
         return True
     return len(own_terms(question)) <= 2 and not _runs(question.strip()[1:])
+
+
+def in_context(question: str, previous_question: str) -> str:
+    """What a follow-up that was not rewritten was read as: itself, after the previous
+    question ("What was the score? (after: Who won Super Bowl 50?)")."""
+    return f"{question.strip()} (after: {previous_question.strip()})"

@@ -62,3 +62,19 @@ def demonym_links() -> dict[str, frozenset[str]]:
         for term in group:
             links.setdefault(term, set()).update(group - {term})
     return {term: frozenset(others) for term, others in links.items() if others}
+
+
+@cache
+def place_words() -> frozenset[str]:
+    """Lower-case one-word country names and demonyms (*armenia*, *armenian*, *turkish*):
+    written with a capital in English wherever they stand (multi-word names are left out:
+    *united*, *north* are ordinary words too)."""
+    out: set[str] = set()
+    for country in _countries():
+        alternatives = [str(a) for a in country.get("altSpellings", []) if not str(a).isupper()]
+        said = _SEPARATORS.split(str(country.get("demonym", "")))
+        for name in [str(country.get("name", "")), *alternatives, *said]:
+            found = re.findall(r"[^\W\d_]+", name)
+            if len(found) == 1 and len(found[0]) >= 3:
+                out.add(found[0].casefold())
+    return frozenset(out)

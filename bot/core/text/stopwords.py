@@ -3,8 +3,9 @@
 Based on NLTK's English list, without its apostrophe forms ("don't": the analyzer never
 sees an apostrophe) and without two words that are terms here: "won" (the past of *win*,
 which the lexicon maps to it: "Who won the Super Bowl?") and "may" (the month: "What
-happened in May 2019?"). Added, 16 words: the modals "could", "would", "might", "must",
-"ought", "shall" (NLTK has only "should" and "will"); "also"; the contractions as they fold
+happened in May 2019?"). Added, 17 words: "whose" (NLTK has "who" and "whom"); the modals
+"could", "would", "might", "must", "ought", "shall" (NLTK has only "should" and "will");
+"also"; the contractions as they fold
 without their apostrophe ("im", "ive", "id", "youre", "theyre", "whats", "whos"); and the
 Latin abbreviations "eg", "ie" once their dots are folded away.
 """
@@ -44,6 +45,7 @@ ENGLISH_STOPWORDS: frozenset[str] = frozenset(
         "which",
         "who",
         "whom",
+        "whose",
         "this",
         "that",
         "these",

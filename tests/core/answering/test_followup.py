@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.core.answering.followup import leans_on_context, own_terms, resolve
 from bot.core.articles.loader import load_knowledge
 from bot.core.engine import Engine
+from bot.core.text.analysis import analyze
 
 KNOWLEDGE = Path(__file__).resolve().parents[3] / "knowledge"
 
@@ -70,3 +71,53 @@ def test_a_chain_of_turns_with_no_words_of_their_own_stays_answered() -> None:
     assert not more.abstained, more.reason
     assert "S-400" in more.answer and more.citations
     assert more.carried_terms
+
+
+def test_a_follow_up_read_in_context_says_so_even_when_not_rewritten() -> None:
+    """ "What was the score?" has no pronoun to rewrite but is read with the previous turn's
+    terms: `resolved` says it was read after that question; a stand-alone question's is None."""
+    engine = Engine(load_knowledge(KNOWLEDGE))
+    first = engine.answer("When did Turkey receive its first S-400 shipment?")
+    leaning = engine.answer("What was the price?", first.as_turn())
+    assert leaning.carried_terms
+    assert leaning.resolved == (
+        "What was the price? (after: When did Turkey receive its first S-400 shipment?)"
+    )
+    alone = engine.answer("Who is Armenia's prime minister?", first.as_turn())
+    assert alone.resolved is None and not alone.carried_terms
+
+
+def test_he_after_a_who_question_is_the_person_nearest_what_was_asked() -> None:
+    """The answer to "who" names several things; "he" is the person standing by the words the
+    question asked about, not a place or a date the sentence opens with."""
+    got = resolve(
+        "Where did he go to study the plague?",
+        "Who is Yersinia pestis named after?",
+        "Since 1894, teams of scientists visited Hong Kong, among whom was the French-Swiss "
+        "bacteriologist Alexandre Yersin, after whom the pathogen was named Yersinia pestis.",
+    )
+    assert got == "Where did Alexandre Yersin go to study the plague?"
+
+
+def test_he_is_never_a_fragment_of_a_name_the_question_asked_about() -> None:
+    """ "ABC Television" less the asked "ABC" is no person: the man convinced is."""
+    got = resolve(
+        "Who convinced him to take the job?",
+        "Who was the first president of ABC Entertainment?",
+        "In 1975, Fred Pierce, the newly appointed president of ABC Television, convinced Fred "
+        "Silverman to become the first president of ABC Entertainment.",
+    )
+    assert got == "Who convinced Fred Silverman to take the job?"
+
+
+def test_whose_question_hands_on_the_person_answered() -> None:
+    """ "Whose army …?" asks for a person like "who": "his" next is the one answered, and
+    "whose" is no key term the passages must hold."""
+    got = resolve(
+        "What did his army throw over the walls?",
+        "Whose army besieged Kaffa?",
+        "After a protracted siege, during which the Mongol army under Jani Beg was suffering "
+        "from the disease, the army catapulted the infected corpses over the city walls of Kaffa.",
+    )
+    assert got == "What did Jani Beg's army throw over the walls?"
+    assert "whose" not in analyze("Whose army besieged Kaffa?", names=False)

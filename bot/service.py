@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import socket
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -24,9 +22,9 @@ from bot.core.articles.diff import KnowledgeDiff, Snapshot, diff, diff_loaded
 from bot.core.articles.models import KnowledgeBase
 from bot.core.engine import Engine
 from bot.core.requests import AskedBy
-from bot.core.text.analysis import analyze
 from bot.errors import BotError, KnowledgeError, NotFoundError, QuestionError
 from bot.following import VersionFollower
+from bot.inputs import clean_question
 from bot.knowledge.background import VectorJob, VectorProgress
 from bot.knowledge.factory import (
     build_engine,
@@ -36,6 +34,7 @@ from bot.knowledge.factory import (
     wait_for_model,
 )
 from bot.knowledge.versions import Version, VersionStore, manifest_id
+from bot.reports import fewer_hits, loaded_report, quote_at
 from bot.results import (
     VOTE_VALUES,
     CitedPassage,
@@ -60,6 +59,7 @@ __all__ = [
     "ReloadReport",
     "VectorProgress",
     "Version",
+    "clean_question",
     "parse_since",
 ]
 
@@ -71,87 +71,6 @@ ReloadListener = Callable[[ReloadReport], Awaitable[None]]
 
 # Told how far the passage vectors are while `index` waits for them.
 VectorListener = Callable[[VectorProgress], None]
-
-
-# CSI (`ESC [ 31m`) and OSC (`ESC ] 0;title BEL`) sequences; a lone ESC is a control char.
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-
-
-def clean_question(text: str, max_chars: int) -> str:
-    """Strip control characters and extra space; refuse empty or over-long questions."""
-    text = _ANSI_ESCAPE.sub(" ", text)  # colours pasted from a terminal are not words
-    # Lone surrogates (undecodable bytes, JSON "\\ud800") cannot be stored as UTF-8: replace them.
-    cleaned = "".join(
-        " "
-        if (cat := unicodedata.category(ch)) in {"Cc", "Zl", "Zp"}
-        else "\ufffd"
-        if cat == "Cs"
-        else ch
-        for ch in text
-    )
-    cleaned = " ".join(cleaned.split())
-    if not cleaned:
-        raise QuestionError("Please type a question.")
-    if len(cleaned) > max_chars:
-        raise QuestionError(
-            f"That question is {len(cleaned):,} characters long; the limit is {max_chars:,}. "
-            "Please shorten it."
-        )
-    return cleaned
-
-
-def _fewer_hits(query: str, found: int, passages: int, by_meaning: int = 0) -> str:
-    """Why a search found fewer passages than asked for (search lists matches, and with the
-    embedding model's vectors the `by_meaning` passages nearest the query)."""
-    if not analyze(query, names=False):
-        return "the query has no searchable words (only common words like “the” or “what”)"
-    if found == 0:
-        return "no passage contains a word of the query"
-    if found >= passages:
-        return f"the knowledge base has only {passages:,} passage(s)"
-    if by_meaning:
-        return (
-            f"only {found:,} passage(s) contain a word of the query or are among the "
-            f"{by_meaning:,} nearest to it in meaning"
-        )
-    return f"only {found:,} passage(s) contain a word of the query"
-
-
-def _quote_at(passage: str, quote: str, offset: int) -> int | None:
-    """Where a quote starts in a passage: at its recorded offset if it still matches there
-    (the passage may have moved in its file), else wherever it now is."""
-    if not quote:
-        return None
-    if offset >= 0 and passage[offset : offset + len(quote)] == quote:
-        return offset
-    found = passage.find(quote)
-    return found if found >= 0 else None
-
-
-def _loaded(
-    verb: str,
-    engine: Engine,
-    change: KnowledgeDiff,
-    started: float,
-    *,
-    actor: str | None,
-    action: str,
-) -> ReloadReport:
-    """The report of a knowledge base loaded and indexed (by `index` or a reload)."""
-    kb = engine.kb
-    return ReloadReport(
-        ok=True,
-        message=f"{verb}: {len(kb.articles)} article(s), {len(kb.passages)} passage(s); "
-        f"{change.summary()}.",
-        index_version=engine.version,
-        articles=len(kb.articles),
-        passages=len(kb.passages),
-        diff=change,
-        problems=[str(p) for p in kb.problems],
-        duration_ms=(time.perf_counter() - started) * 1000,
-        actor=actor,
-        action=action,
-    )
 
 
 def _discard(task: asyncio.Future[KnowledgeBase]) -> None:
@@ -217,7 +136,7 @@ class QAService:
             kb = engine.kb
             change = await asyncio.to_thread(lambda: diff(before, Snapshot.of(kb)))
             await service.wait_for_vectors(on_vectors)
-            report = _loaded("Indexed", engine, change, started, actor=actor, action="index")
+            report = loaded_report("Indexed", engine, change, started, actor=actor, action="index")
             report.embedding = dense_notice(engine, settings, service._vectors)
             report.version = await service._record_version("index", actor, change.summary())
             await service._record(report)
@@ -356,7 +275,7 @@ class QAService:
         reason = (
             None
             if len(hits) >= k
-            else _fewer_hits(query, len(hits), engine.passage_count, engine.search_by_meaning())
+            else fewer_hits(query, len(hits), engine.passage_count, engine.search_by_meaning())
         )
         return SearchReport(query=query, top_k=k, hits=hits, reason=reason)
 
@@ -400,7 +319,7 @@ class QAService:
             answer_id=latest.answer_id,
             citation=citation,
             passage=current.text,
-            quote_at=_quote_at(current.text, citation.quote, citation.start - current.start),
+            quote_at=quote_at(current.text, citation.quote, citation.start - current.start),
             changed=current.text_hash != citation.passage_hash,
         )
 
@@ -459,7 +378,7 @@ class QAService:
         self._engine = engine  # the swap: one reference assignment
         self._loaded_at = datetime.now(UTC)
         self._supersede_vectors(engine)
-        report = _loaded("Reloaded", engine, change, started, actor=actor, action=action)
+        report = loaded_report("Reloaded", engine, change, started, actor=actor, action=action)
         report.version = await self._record_version(action, actor, change.summary())
         await self._record(report)
         await self._publish(engine.version)

@@ -25,6 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "bot.embedding": {"bot.embedding", "bot.core.retrieval.dense", "bot.errors"},
     "bot.store": {"bot.store", "bot.core", "bot.errors"},
     "bot.results": {"bot.core"},
+    "bot.inputs": {"bot.errors"},
+    "bot.reports": {"bot.core", "bot.results"},
     "bot.service": {
         "bot.core",
         "bot.knowledge",
@@ -34,6 +36,8 @@ ALLOWED: dict[str, set[str]] = {
         "bot.errors",
         "bot.admin",
         "bot.following",
+        "bot.inputs",
+        "bot.reports",
     },
     # Keeps the service on the published knowledge version; names QAService for typing.
     "bot.following": {"bot.errors", "bot.service"},

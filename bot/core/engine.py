@@ -369,10 +369,10 @@ class Engine:
         by meaning alone), as in `ask`'s evidence; the order is the fused one."""
         terms = analyze(query, names=False)
         fusion = self.config.tuning.semantic.search
-        semantics = self.semantics if self.semantics is not None and self.semantics.ready else None
+        semantics = self.semantics
         # One snapshot per query: vectors published meanwhile serve the next one.
-        dense = semantics.passage_vectors if semantics is not None else None
-        if semantics is None or dense is None or not terms or fusion.cosine_share <= 0:
+        dense = self._search_vectors()
+        if semantics is None or dense is None or not terms:
             return self._rank(terms, (), k)
         vector = semantics.vectors([query])[0]
         scores = self._scores(terms, ())
@@ -386,10 +386,19 @@ class Engine:
 
     def search_by_meaning(self) -> int:
         """How many passages nearest in meaning a search adds to BM25's now (0: lexical)."""
-        fusion = self.config.tuning.semantic.search
+        return (
+            self.config.tuning.semantic.search.nearest if self._search_vectors() is not None else 0
+        )
+
+    def _search_vectors(self) -> np.ndarray | None:
+        """The passage vectors search fuses with BM25 now (None: search is lexical — no
+        model, the model still loading, vectors not ready, or fusion turned off)."""
         semantics = self.semantics
-        ready = semantics is not None and semantics.ready and semantics.passage_vectors is not None
-        return fusion.nearest if ready and fusion.cosine_share > 0 else 0
+        if semantics is None or not semantics.ready:
+            return None
+        if self.config.tuning.semantic.search.cosine_share <= 0:
+            return None
+        return semantics.passage_vectors
 
     def answer(self, question: str, previous: Turn | None = None) -> Answer:
         """Answer a question from the knowledge base, in the context of a previous turn."""
@@ -486,33 +495,33 @@ class Engine:
             def similarity(texts: Sequence[str]) -> Sequence[float]:
                 return [float(x) for x in semantics.similarities(question_vector, texts)]
 
-        passage_cosine = None
-        docs = [c.doc for c in candidates if c.doc is not None]
-        if vector is not None and dense is not None and docs:
-            passage_cosine = float((dense[docs].astype(np.float32) @ vector).max())
+        # Each candidate passage's cosine, from the passage vectors once ready (embedding the
+        # passages per question made questions 5× slower: docs/performance.md): the best one
+        # is an abstention figure, and the evidence shows them in "Why this answer?".
+        passage_cosines: dict[str, float] = {}
+        if vector is not None and dense is not None:
+            passage_cosines = {
+                c.passage.id: float(dense[c.doc] @ vector) for c in candidates if c.doc is not None
+            }
         draft = self.composer.compose(
-            question, terms, candidates, borrowed, similarity, passage_cosine
+            question,
+            terms,
+            candidates,
+            borrowed,
+            similarity,
+            max(passage_cosines.values(), default=None),
         )
-        return self._with_similarities(draft, candidates, vector, dense), corrections
+        return _with_similarities(draft, passage_cosines), corrections
 
-    def _with_similarities(
-        self,
-        draft: Draft,
-        candidates: Sequence[Candidate],
-        vector: np.ndarray | None,
-        dense: np.ndarray | None,
-    ) -> Draft:
-        """Each evidence passage's cosine with the question, for "Why this answer?" — from
-        the passage vectors once ready (embedding the passages per question was part of what
-        made questions 5× slower while the background job ran: docs/performance.md)."""
-        if vector is None or dense is None:
-            return draft
-        docs = {c.passage.id: c.doc for c in candidates if c.doc is not None}
-        evidence = []
-        for e in draft.evidence:
-            doc = docs.get(e.passage_id)
-            if doc is not None:
-                cosine = float(dense[doc].astype(np.float32) @ vector)
-                e = e.model_copy(update={"similarity": round(cosine, 3)})
-            evidence.append(e)
-        return replace(draft, evidence=evidence)
+
+def _with_similarities(draft: Draft, cosines: dict[str, float]) -> Draft:
+    """The draft with each evidence passage's cosine with the question (passage id → cosine)."""
+    if not cosines:
+        return draft
+    evidence = [
+        e.model_copy(update={"similarity": round(cosines[e.passage_id], 3)})
+        if e.passage_id in cosines
+        else e
+        for e in draft.evidence
+    ]
+    return replace(draft, evidence=evidence)

@@ -50,7 +50,11 @@ def model_dir(setting: str, models_dir: Path) -> Path | None:
     return Path(value).expanduser()
 
 
-def load_encoder(setting: str, models_dir: Path, *, quantized: bool = True) -> EncoderState:
+def load_encoder(
+    setting: str, models_dir: Path, *, quantized: bool = True, wait: bool = True
+) -> EncoderState:
+    """The model a setting names, loading on its own thread (`wait`: until it has loaded; a
+    load that fails then gives no encoder and the notice that says how to fix it)."""
     folder = model_dir(setting, models_dir)
     if folder is None:
         return EncoderState(None, "embedding model off (BOT_EMBEDDING_MODEL): lexical only", False)
@@ -62,18 +66,9 @@ def load_encoder(setting: str, models_dir: Path, *, quantized: bool = True) -> E
         # INFO: `index`, `/kb` and the bot's log (INFO) say it; a CLI answer stays clean.
         log.info(notice)
         return EncoderState(None, notice, True)
-    try:
-        from bot.embedding.encoder import OnnxEncoder
-
-        encoder = OnnxEncoder(folder, quantized=quantized)
-        encoder.encode(["warm up"])
-    except Exception as exc:  # any failure to load degrades to lexical, reported once
-        notice = (
-            f"embedding model in {folder} failed to load ({type(exc).__name__}): answering "
-            f"lexically; run `{INSTALL_COMMAND}` again"
-        )
-        log.warning("%s: %s", notice, exc)
-        return EncoderState(None, notice, True)
+    encoder = LazyEncoder(folder, quantized=quantized)
+    if wait and not encoder.wait():
+        return EncoderState(None, encoder.notice, True)
     return EncoderState(encoder, f"embedding model {encoder.name}", True)
 
 
@@ -84,8 +79,4 @@ def shared_encoder(setting: str, models_dir: Path, quantized: bool = True) -> En
     The model loads on a background thread (0.3-0.7 s, more on a loaded machine): start-up
     does not wait for it, and questions are answered lexically until it is ready.
     """
-    folder = model_dir(setting, models_dir)
-    if folder is None or not is_installed(folder):
-        return load_encoder(setting, models_dir, quantized=quantized)  # nothing to load
-    encoder = LazyEncoder(folder, quantized=quantized)
-    return EncoderState(encoder, f"embedding model {encoder.name}", True)
+    return load_encoder(setting, models_dir, quantized=quantized, wait=False)

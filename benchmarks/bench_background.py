@@ -11,6 +11,8 @@ bot runs it:
   embeds (questions compete with it for the 2 cores), the time until the vectors are ready,
   then `ask` p50/p95 after (a different half of the same random sample of dev questions, so
   neither half finds its sentences cached).
+- *cold, 1 thread*: the cold start with the model on again, the background embedding on one
+  thread instead of BOT_EMBEDDING_THREADS' default 2 (the ratio of the times to ready).
 - *warm*: the same data folders again (persisted index; vectors cached): time to the first
   answer, model off vs on, and whether any vector was recomputed.
 """
@@ -46,7 +48,7 @@ def percentiles(times: list[float]) -> dict[str, float]:
     }
 
 
-async def phase(data: Path, model: str, questions: list[str]) -> dict:
+async def phase(data: Path, model: str, questions: list[str], threads: int = 2) -> dict:
     """One start-up in this process: first answer, asks before/after the vectors are ready."""
     from bot.service import QAService
     from bot.settings import Settings
@@ -55,6 +57,7 @@ async def phase(data: Path, model: str, questions: list[str]) -> dict:
         knowledge_dir=SQUAD / "knowledge",
         db_path=data / "bot.sqlite3",
         embedding_model=model,
+        embedding_threads=threads,
         _env_file=None,
     )
     half = len(questions) // 2
@@ -101,18 +104,18 @@ async def phase(data: Path, model: str, questions: list[str]) -> dict:
     return out
 
 
-def run_phase(data: Path, model: str, questions: list[str]) -> dict:
+def run_phase(data: Path, model: str, questions: list[str], threads: int = 2) -> dict:
     """The phase in a fresh interpreter (as a bot start would be)."""
     code = (
         "import asyncio, json, sys; sys.path.insert(0, 'benchmarks'); "
         "import bench_background as b; "
         "a = json.loads(sys.stdin.read()); "
-        "print(json.dumps(asyncio.run(b.phase(b.Path(a[0]), a[1], a[2]))))"
+        "print(json.dumps(asyncio.run(b.phase(b.Path(a[0]), a[1], a[2], a[3]))))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", code],
-        input=json.dumps([str(data), model, questions]),
+        input=json.dumps([str(data), model, questions, threads]),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -143,11 +146,20 @@ def main(argv: list[str] | None = None) -> int:
                 data.mkdir(exist_ok=True)
                 results[f"{mode}_{label}"] = run_phase(data, model, questions)
                 print(mode, label, json.dumps(results[f"{mode}_{label}"]), flush=True)
+        # The background job's thread count (BOT_EMBEDDING_THREADS, default 2) against one
+        # thread, from the same cold start, in the same run.
+        data = Path(scratch) / "on-1-thread"
+        data.mkdir()
+        results["cold_on_1_thread"] = run_phase(data, str(MODEL), questions, threads=1)
+        print("cold on, 1 thread", json.dumps(results["cold_on_1_thread"]), flush=True)
     for mode in ("cold", "warm"):
         off, on = results[f"{mode}_off"], results[f"{mode}_on"]
         results[f"{mode}_first_answer_ratio_on_vs_off"] = round(
             on["first_answer_s"] / off["first_answer_s"], 2
         )
+    results["vectors_ready_ratio_2_vs_1_thread"] = round(
+        results["cold_on"]["vectors_ready_s"] / results["cold_on_1_thread"]["vectors_ready_s"], 2
+    )
     results["load_average_after"] = os.getloadavg()
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in results.items() if "ratio" in k}))

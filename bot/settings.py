@@ -36,6 +36,15 @@ class Settings(BaseSettings):
         "a local model folder, or 'off' for lexical answers only",
     )
     embedding_precision: Literal["int8", "fp32"] = "int8"
+    embedding_threads: int = Field(
+        # 2 threads embedded SQuAD's 48 articles in 106 s against 136 s on one, at idle on 2
+        # cores (benchmarks/bench_background.py); niced, they yield to questions.
+        default=2,
+        ge=1,
+        le=16,
+        description="threads that compute passage vectors in the background (at a lower CPU "
+        "priority than questions); 1 leaves a core to the bot while they are computed",
+    )
     dense_max_passages: int = Field(
         # Exact float32 search over 100k passage vectors: 9-30 ms on 2 cores at load 3-9
         # (benchmarks/bench_dense_scale.py); past it, embedding (~1 h per 100k passages in

@@ -132,12 +132,12 @@ def build_semantics(
 
 
 @functools.lru_cache(maxsize=2)
-def _background_encoder(folder: Path, quantized: bool) -> Encoder:
-    """A session of its own for background embedding, on one thread (the job's, niced): the
-    other core and the shared session stay free for questions."""
+def _background_encoder(folder: Path, quantized: bool, threads: int) -> Encoder:
+    """A session of its own for background embedding, made on the job's niced thread (its
+    pool threads inherit the lower priority, so questions come first); idle threads sleep."""
     from bot.embedding.encoder import OnnxEncoder
 
-    return OnnxEncoder(folder, quantized=quantized, threads=1, spinning=False)
+    return OnnxEncoder(folder, quantized=quantized, threads=threads, spinning=False)
 
 
 def start_vectors(
@@ -154,7 +154,7 @@ def start_vectors(
     return VectorJob(
         engine.kb,
         semantics,
-        lambda: _background_encoder(folder, quantized),
+        lambda: _background_encoder(folder, quantized, settings.embedding_threads),
         path,
         after=after,
     ).start()

@@ -69,7 +69,7 @@ def with_model(settings: Settings, model_dir: Path, knowledge: Path) -> Settings
 def gated(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> GatedEncoder:
     encoder = GatedEncoder(model_dir)
 
-    def background_encoder(folder: Path, quantized: bool) -> Encoder:
+    def background_encoder(folder: Path, quantized: bool, threads: int) -> Encoder:
         return encoder
 
     monkeypatch.setattr(bot.knowledge.factory, "_background_encoder", background_encoder)

@@ -20,6 +20,7 @@ from bot.core.answering.followup import (
     in_context,
     leans_on_context,
     resolve,
+    wants_something_new,
 )
 from bot.core.answering.tuning import Tuning, default_tuning
 from bot.core.articles.columns import PassageFinder
@@ -421,7 +422,9 @@ class Engine:
             # "Tell me more" after "Why?" reads as "Why?", which has no words of its own:
             # the conversation's terms are then the question's.
             terms = borrowed
-        draft, corrections = self._compose(text, terms, borrowed, fixes)
+        # "Tell me more", "And the other one?": what the previous answer quoted is said.
+        said = previous.answer if previous is not None and wants_something_new(question) else ""
+        draft, corrections = self._compose(text, terms, borrowed, fixes, said=said)
         if draft.abstained and previous is not None and not borrowed and terms:
             # A question that fails alone may still make sense as a follow-up.
             retry_terms = [t for t in previous.context_terms if t not in terms]
@@ -457,7 +460,12 @@ class Engine:
         return self._compose(text, terms, [], fixes)[0]
 
     def _compose(
-        self, question: str, terms: list[str], borrowed: list[str], fixes: dict[str, str]
+        self,
+        question: str,
+        terms: list[str],
+        borrowed: list[str],
+        fixes: dict[str, str],
+        said: str = "",
     ) -> tuple[Draft, list[Correction]]:
         # A follow-up's words lean on the previous turn ("What exhibition did he attend?"):
         # the question alone is no fair measure of meaning, so it is answered lexically.
@@ -510,6 +518,7 @@ class Engine:
             borrowed,
             similarity,
             max(passage_cosines.values(), default=None),
+            said=said,
         )
         return _with_similarities(draft, passage_cosines), corrections
 

@@ -127,9 +127,12 @@ class Composer:
         context_terms: Sequence[str] = (),
         similarity: Callable[[Sequence[str]], Sequence[float]] | None = None,
         passage_cosine: float | None = None,
+        said: str = "",
     ) -> Draft:
         """`similarity`: the question's cosine with each given text (None: lexical only);
-        `passage_cosine`: the best candidate passage's cosine (None: no passage vectors)."""
+        `passage_cosine`: the best candidate passage's cosine (None: no passage vectors);
+        `said`: an answer already given, whose sentences are quoted again only if nothing
+        else is left ("Tell me more")."""
         tuning = self.tuning
         terms = set(query_terms)
         evidence = self.evidence(candidates, query_terms)
@@ -149,6 +152,8 @@ class Composer:
         )
         if not ranked:
             return self._abstain("the matching passages have no complete sentences", evidence)
+        if said:
+            ranked = [s for s in ranked if one_line(sentence_text(s)) not in said] or ranked
         max_cosine = chosen_cosine = None
         if similarity is not None and self.semantic is not None:
             ranked, max_cosine, chosen_cosine = rerank(ranked, similarity, self.semantic)

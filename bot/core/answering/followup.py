@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 from bot.core.text.analysis import analyze, is_content_word, words
+from bot.core.text.demonyms import place_words
 
 # Words that point back to something said before ("he", "there", "that deal").
 _ANAPHORA = frozenset(
@@ -75,8 +76,13 @@ _PRONOUNS = {
     "they": "",
     "them": "",
     "their": "'s",
+    "it": "",
     "its": "'s",
 }
+# "it" that stands for no thing: "Is it true …", "What does it mean that …" keep it.
+_IMPERSONAL_IT = re.compile(
+    r"\b(?:is|was|isn't|wasn't)\s+it\s+(?:true|possible|likely|known)\b", re.IGNORECASE
+)
 _WH = ("what", "when", "where", "why", "who", "whom", "whose", "which", "how")
 _WHO_IS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(.+?)\s*\??\s*$", re.IGNORECASE)
 # A capitalised run anywhere, lower-case particles inside (Katharina von Bora).
@@ -92,25 +98,43 @@ def own_terms(question: str) -> list[str]:
     return analyze(" ".join(kept), names=False)
 
 
-def subject_of(previous_question: str, previous_answer: str, person: bool = False) -> str | None:
+def subject_of(
+    previous_question: str,
+    previous_answer: str,
+    person: bool = False,
+    thing: bool = False,
+    possessed: bool = False,
+) -> str | None:
     """What a pronoun in the next turn most likely means: the person or thing named by
     "Who is X?", else the first name the answer gives beyond the question's own words
     (for he/she, a name of two words or more first: "Denver linebacker *Von Miller*"),
-    else the first name in the question."""
+    else the first name in the question. `thing` ("it", "its"): the question's own name
+    first, with what it owns for `possessed` ("it" after "Who proved *Bertrand's postulate*?";
+    "its" after "What is *Fresno*'s population?")."""
     m = _WHO_IS.match(previous_question)
     asked = set(analyze(previous_question, names=False))
     if m and all(w[:1].isupper() for w in m.group(1).split()):
         return m.group(1)
     question_names = [n for n in _runs(previous_question) if n.split()[0].casefold() not in _WH]
+    if thing and question_names:
+        name = question_names[0]
+        return _with_possessed(name, previous_question) if possessed else name
     if (
         previous_question.strip().casefold().startswith(("who", "whom", "whose"))
         or not question_names
     ):
         # Each name with the words after the last asked one ("Armenian Prime Minister Nikol
         # Pashinyan" → "Nikol Pashinyan"), when that adds something beyond the question.
-        found = [(run, _beyond(run, asked)) for run in _runs(previous_answer)]
+        runs = _runs(previous_answer)
+        found = [(run, _beyond(run, asked)) for run in runs]
         found = [(run, rest) for run, rest in found if rest]
         if person:
+            # A country or its people is no "he" ("… re-uniting *China*"); a name sharing a
+            # word with the question counts after the others ("*Kublai Khan*" after "Genghis
+            # Khan's grandson").
+            found = [(run, rest) for run, rest in found if not _is_place(rest)]
+            sharing = [(run, run) for run in runs if _new_first(run, asked)]
+            found += sharing
             # A person's name: two words or more first ("Denver linebacker *Von Miller*"),
             # no date ("September 2004"), no fragment of an asked name ("ABC *Television*");
             # then the one nearest the words the question asked about, where the answer to
@@ -123,7 +147,7 @@ def subject_of(previous_question: str, previous_answer: str, person: bool = Fals
                 and (rest == run or len(rest.split()) >= 2)
             ]
             near = _nearness(previous_answer, asked)
-            found.sort(key=lambda f: (len(f[1].split()) < 2, near(f[0])))
+            found.sort(key=lambda f: (len(f[1].split()) < 2, f in sharing, near(f[0])))
         if found:
             return found[0][1]
     return question_names[0] if question_names else None
@@ -156,6 +180,36 @@ def _beyond(name: str, asked: set[str]) -> str:
     if not rest or not analyze(name, names=False) or set(analyze(rest, names=False)) <= asked:
         return ""
     return rest
+
+
+def _new_first(name: str, asked: set[str]) -> bool:
+    """A name of two words or more whose new words come before an asked one ("his grandson
+    *Kublai Khan*" after "Genghis Khan's grandson")."""
+    ws = name.split()
+    if len(ws) < 2:
+        return False
+    last = max((i for i, w in enumerate(ws) if _term(w) in asked), default=-1)
+    return last > 0 and not set(analyze(" ".join(ws[:last]), names=False)) <= asked
+
+
+def _with_possessed(name: str, question: str) -> str:
+    """A possessive name with the thing it owns ("*Bertrand's postulate*"): "it" is that."""
+    if not re.search(r"(?:'|’)s$", name):
+        return name
+    m = re.search(re.escape(name) + r"\s+([a-z][\w\-]*)", question)
+    if m is None or not is_content_word(m.group(1)):
+        return name
+    return f"{name} {m.group(1)}"
+
+
+def _is_place(name: str) -> bool:
+    """One word naming a country or its people (*China*, *Turkish*)."""
+    return len(name.split()) == 1 and name.casefold() in place_words()
+
+
+def _possessive_stripped(name: str) -> str:
+    """ "Fresno's" → "Fresno": a subject taken from a possessive gets its own "'s" later."""
+    return re.sub(r"(?:'|’)s?$", "", name)
 
 
 def _term(word: str) -> str:
@@ -191,12 +245,20 @@ def resolve(question: str, previous_question: str, previous_answer: str) -> str 
     subject: str | None = None
     out = []
     changed = False
+    impersonal = bool(_IMPERSONAL_IT.search(question))
     for token in re.findall(r"\w+|\W+", question):
         lowered = token.casefold()
+        if lowered == "it" and impersonal:
+            out.append(token)
+            continue
         if lowered in _PRONOUNS and not changed:  # the first one; the rest read as it
             if subject is None:
-                person = lowered not in ("they", "them", "their", "its")
-                subject = subject_of(previous_question, previous_answer, person) or ""
+                person = lowered not in ("they", "them", "their", "it", "its")
+                thing = lowered in ("it", "its")
+                found = subject_of(
+                    previous_question, previous_answer, person, thing, possessed=lowered == "it"
+                )
+                subject = _possessive_stripped(found or "")
             if subject:
                 out.append(subject + _PRONOUNS[lowered])
                 changed = True
@@ -213,6 +275,16 @@ def resolve(question: str, previous_question: str, previous_answer: str) -> str 
             return f"{wh.capitalize()} {first[1]}"
         return prev
     return None
+
+
+# Words that ask for what the previous answer did not say ("Tell me more", "And the other one?").
+_NEW_WORDS = frozenset("more else other another others".split())
+
+
+def wants_something_new(question: str) -> bool:
+    """A turn with nothing of its own that asks beyond the previous answer: its sentences
+    should not be quoted again."""
+    return bool(_NEW_WORDS & set(words(question))) and not own_terms(question)
 
 
 def leans_on_context(question: str) -> bool:

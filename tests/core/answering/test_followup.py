@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.core.answering.followup import leans_on_context, own_terms, resolve
+from bot.core.answering.followup import leans_on_context, own_terms, resolve, wants_something_new
 from bot.core.articles.loader import load_knowledge
 from bot.core.engine import Engine
 from bot.core.text.analysis import analyze
@@ -69,7 +69,9 @@ def test_a_chain_of_turns_with_no_words_of_their_own_stays_answered() -> None:
     more = engine.answer("Tell me more", why.as_turn())
     assert not why.abstained
     assert not more.abstained, more.reason
-    assert "S-400" in more.answer and more.citations
+    # On the same deal, past what "Why?" already quoted.
+    assert "Russia" in more.answer and more.citations
+    assert not {c.quote for c in why.citations} & {c.quote for c in more.citations}
     assert more.carried_terms
 
 
@@ -121,3 +123,55 @@ def test_whose_question_hands_on_the_person_answered() -> None:
     )
     assert got == "What did Jani Beg's army throw over the walls?"
     assert "whose" not in analyze("Whose army besieged Kaffa?", names=False)
+
+
+def test_it_is_the_thing_the_previous_question_named() -> None:
+    """ "It" after a who-question is what the question was about, not the person answered;
+    a possessive name brings what it owns ("Bertrand's *postulate*")."""
+    got = resolve(
+        "What does it say?",
+        "Who proved Bertrand's postulate first?",
+        "Bertrand's postulate (proven first by Chebyshev) states that there is a prime.",
+    )
+    assert got == "What does Bertrand's postulate say?"
+    assert resolve("Where did it come from?", "When did the Black Death reach Europe?", "") == (
+        "Where did Black Death come from?"
+    )
+
+
+def test_its_after_a_possessive_name_is_written_once() -> None:
+    assert resolve("What is its largest employer?", "What is Fresno's population?", "") == (
+        "What is Fresno's largest employer?"
+    )
+
+
+def test_it_that_stands_for_nothing_is_kept() -> None:
+    """ "Is it true …" has no antecedent in "it"; the "he" after it still resolves."""
+    got = resolve("Is it true that he won?", "Who won Super Bowl 50?", "Von Miller won it.")
+    assert got == "Is it true that Von Miller won?"
+
+
+def test_he_is_never_a_country_and_may_share_a_word_with_the_question() -> None:
+    """ "His grandson Kublai Khan … re-uniting China": "he" is the grandson, though "Khan" was
+    asked about, and never the country."""
+    got = resolve(
+        "How did he die?",
+        "Who was Genghis Khan's grandson that founded the Yuan dynasty?",
+        "While Genghis Khan never conquered all of China, his grandson Kublai Khan completed "
+        "that conquest and established the Yuan dynasty, re-uniting China.",
+    )
+    assert got == "How did Kublai Khan die?"
+
+
+def test_tell_me_more_quotes_sentences_not_said_yet() -> None:
+    """ "Tell me more" and "And the other one?" ask past the previous answer: its sentences
+    are not quoted again while others on the topic are left."""
+    engine = Engine(load_knowledge(KNOWLEDGE))
+    first = engine.answer("When did Turkey receive its first S-400 shipment?")
+    assert wants_something_new("Tell me more") and wants_something_new("And the other one?")
+    assert not wants_something_new("What else did Turkey buy?")
+    for follow_up in ("Tell me more", "And the other one?"):
+        more = engine.answer(follow_up, first.as_turn())
+        assert not more.abstained, more.reason
+        said = {c.quote for c in first.citations}
+        assert more.citations and not said & {c.quote for c in more.citations}

@@ -65,7 +65,8 @@ def context_terms(question: str, answer_text: str) -> list[str]:
 # "*Tell* me *more*", "*And* the *other* one?"): in a follow-up they are no key terms.
 REFERRING_WORDS = frozenset(
     "full name names tell more else other another one ones detail details explain elaborate "
-    "again exactly info information know anything something".split()
+    "again exactly info information know anything something happen happened happens occur "
+    "occurred next".split()
 )
 _PRONOUNS = {
     "he": "",

@@ -175,3 +175,11 @@ def test_tell_me_more_quotes_sentences_not_said_yet() -> None:
         assert not more.abstained, more.reason
         said = {c.quote for c in first.citations}
         assert more.citations and not said & {c.quote for c in more.citations}
+
+
+def test_when_did_that_happen_asks_when_about_the_previous_question() -> None:
+    """ "happen" only points back: the turn is the previous question asked with "when"."""
+    assert own_terms("When did that happen?") == []
+    assert resolve("When did that happen?", "Where was Super Bowl 50 played?", "") == (
+        "When was Super Bowl 50 played?"
+    )

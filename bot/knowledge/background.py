@@ -1,10 +1,12 @@
-"""Passage and sentence vectors computed in the background after a build, published once
-complete.
+"""Passage and sentence vectors computed in the background after a build, published in two
+steps.
 
 A build serves at once (BM25, and the model re-ranking each question's candidates); a
 `VectorJob` embeds the passages the vector cache does not have yet on a worker thread at a
-lower CPU priority, saves them beside the index and then publishes the full matrix to the
-engine's `Semantics` in one reference assignment, which switches the dense path on. A
+lower CPU priority, saves them beside the index and publishes the full matrix to the
+engine's `Semantics` in one reference assignment, which switches the dense path on; then it
+embeds their sentences (≈ 5 per passage, most of the work) and publishes them too, so a
+question no longer embeds its candidate sentences itself. A
 reload supersedes the job (cancelled; the next one starts when it has stopped and saved its
 partial work, so nothing is embedded twice); the service's close stops it.
 """
@@ -22,7 +24,7 @@ from typing import Literal
 
 from bot.core.articles.models import KnowledgeBase
 from bot.core.retrieval.dense import Encoder, Semantics
-from bot.knowledge.vectors import plan_vectors, save_vectors
+from bot.knowledge.vectors import VectorPlan, plan_vectors, save_vectors
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +40,20 @@ State = Literal["waiting", "embedding", "cancelling", "ready", "cancelled", "fai
 
 @dataclass(frozen=True, slots=True)
 class VectorProgress:
-    """How far the passage vectors are (`done` counts rows reused from the cache too)."""
+    """How far the passage vectors are (`done` counts rows reused from the cache too), and
+    how many passages have their sentences embedded (`split`, once the passages are done)."""
 
     done: int
     total: int
     state: State
+    split: int | None = None
 
     def line(self) -> str:
         percent = 100 * self.done // self.total if self.total else 100
-        return f"vectors: {self.done:,} / {self.total:,} passages ({percent} %)"
+        line = f"vectors: {self.done:,} / {self.total:,} passages ({percent} %)"
+        if self.split is not None and self.split < self.total:
+            line += f", their sentences {100 * self.split // self.total} %"
+        return line
 
 
 def _lower_priority() -> None:
@@ -84,6 +91,7 @@ class VectorJob:
         self.planned = threading.Event()  # `progress` counts the rows the cache had
         self._finished = threading.Event()
         self._done = 0
+        self._split: int | None = None
         self._total = len(kb.passages)
         self._state: State = "waiting"
         self._thread = threading.Thread(target=self._run, name="passage-vectors", daemon=True)
@@ -95,7 +103,8 @@ class VectorJob:
     @property
     def progress(self) -> VectorProgress:
         stopping = self._cancel.is_set() and not self._finished.is_set()
-        return VectorProgress(self._done, self._total, "cancelling" if stopping else self._state)
+        state = "cancelling" if stopping else self._state
+        return VectorProgress(self._done, self._total, state, self._split)
 
     def cancel(self) -> None:
         """Ask the job to stop at its next step (it saves what it has)."""
@@ -132,30 +141,60 @@ class VectorJob:
         self._done = plan.total - len(plan.missing)
         self._state = "embedding"
         self.planned.set()
-        if plan.missing and self._cancel.wait(START_DELAY_S):
+        if (plan.missing or plan.unsplit) and self._cancel.wait(START_DELAY_S):
             return "cancelled"
-        encoder = self._encoder() if plan.missing else None
-        started = saved = time.perf_counter()
-        for n in range(0, len(plan.missing), CHUNK):
-            if self._cancel.is_set():
-                if n:
-                    save_vectors(plan, done=n)
-                log.info("passage vectors cancelled at %d / %d", self._done, plan.total)
-                return "cancelled"
-            assert encoder is not None
-            rows = plan.missing[n : n + CHUNK]
-            plan.embed(rows, encoder)
-            self._done += len(rows)
-            if time.perf_counter() - saved > SAVE_EVERY_S:
-                save_vectors(plan, done=n + len(rows))
-                saved = time.perf_counter()
-        if plan.missing or plan.stale:
+        encoder = self._encoder() if plan.missing or plan.unsplit else None
+        started = time.perf_counter()
+        if not self._steps(plan, plan.missing, plan.embed_passages, encoder, "passage"):
+            return "cancelled"
+        # The dense path needs only the passages: on now, the sentences follow.
+        self.semantics.publish(plan.vectors, plan.sentence_vectors())
+        unsplit = plan.unsplit_rows()
+        self._split = plan.total - len(unsplit)
+        if not self._steps(plan, unsplit, plan.embed_sentences, encoder, "sentence"):
+            return "cancelled"
+        if plan.missing or plan.unsplit or plan.stale:
             save_vectors(plan)
         self.semantics.publish(plan.vectors, plan.sentence_vectors())
         log.info(
-            "passage vectors ready: %d embedded, %d from the cache (%.1f s)",
+            "passage vectors ready: %d embedded, %d from the cache, %d passages' sentences "
+            "embedded (%.1f s)",
             len(plan.missing),
             plan.total - len(plan.missing),
+            len(unsplit),
             time.perf_counter() - started,
         )
         return "ready"
+
+    def _steps(
+        self,
+        plan: VectorPlan,
+        rows: list[int],
+        embed: Callable[[list[int], Encoder], None],
+        encoder: Encoder | None,
+        what: str,
+    ) -> bool:
+        """Embed `rows` a step at a time, counting them done and saving now and then; False
+        when cancelled (its work so far saved)."""
+        saved = time.perf_counter()
+        for n in range(0, len(rows), CHUNK):
+            if self._cancel.is_set():
+                if n:
+                    save_vectors(plan)
+                log.info("%s vectors cancelled at %d / %d", what, n, len(rows))
+                return False
+            assert encoder is not None
+            step = rows[n : n + CHUNK]
+            embed(step, encoder)
+            self._count(what, len(step))
+            if time.perf_counter() - saved > SAVE_EVERY_S:
+                save_vectors(plan)
+                saved = time.perf_counter()
+        return True
+
+    def _count(self, what: str, n: int) -> None:
+        if what == "passage":
+            self._done += n
+        else:
+            assert self._split is not None
+            self._split += n

@@ -124,7 +124,7 @@ def build_semantics(
         stored = stored_vectors(kb, state.encoder, path)
         return Semantics(state.encoder, stored.passages, sentences=stored.sentences)
     plan = plan_vectors(kb, state.encoder.dimension, path)
-    if plan.missing:
+    if plan.missing or plan.unsplit:  # the job publishes the cached passages at once
         return Semantics(state.encoder, pending=True)
     if plan.stale:
         save_vectors(plan)  # drop the vectors of passages gone since
@@ -166,15 +166,20 @@ def dense_notice(engine: Engine, settings: Settings, job: VectorJob | None = Non
     if semantics is None:
         return embedding_notice(settings)
     vectors = semantics.passage_vectors
+    progress = job.progress if job is not None and job.semantics is semantics else None
     if vectors is not None:
         n = len(vectors)
+        if progress is not None and progress.state == "embedding":
+            return (
+                f"{embedding_notice(settings)}; {progress.line()}, dense retrieval on "
+                "(candidate sentences embedded per question until then)"
+            )
         return f"{embedding_notice(settings)}; vectors: {n:,} / {n:,} passages (100 %)"
     if not semantics.pending:
         return (
             f"{embedding_notice(settings)}; dense retrieval off: {engine.passage_count:,} "
             f"passages > BOT_DENSE_MAX_PASSAGES={settings.dense_max_passages:,}"
         )
-    progress = job.progress if job is not None and job.semantics is semantics else None
     if progress is None or progress.state in {"cancelled", "failed"}:
         why = "failed (see the log)" if progress is not None else "not being computed"
         return f"{embedding_notice(settings)}; passage vectors {why}: dense retrieval off"

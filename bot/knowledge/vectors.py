@@ -1,9 +1,10 @@
 """Passage and sentence vectors, cached on disk by passage content.
 
 One file per model beside the index cache (`<cache>/vectors/<model key>.npz`): each passage's
-content key and float16 vector, how many sentences it has, and their 64-bit text keys and
-float16 vectors (in passage order). On a rebuild only passages whose title or text changed
-are embedded again, with their sentences. float16 halves the memory of float32 and moves
+content key and float16 vector, how many sentences it has (−1: not embedded yet — the
+background job embeds every passage first, then their sentences), and their 64-bit text
+keys and float16 vectors (in passage order). On a rebuild only passages whose title or text
+changed are embedded again, with their sentences. float16 halves the memory of float32 and moves
 cosines by < 1e-3. The service computes them in the background (bot/knowledge/background.py);
 `stored_vectors` computes them at once (tests, evaluation).
 """
@@ -54,6 +55,7 @@ class _Cached:
     rows: dict[bytes, int] = field(default_factory=dict)
     vectors: np.ndarray | None = None
     offsets: np.ndarray | None = None  # row i's sentences: offsets[i]:offsets[i + 1]
+    split: np.ndarray | None = None  # row i's sentences are stored (its count was not −1)
     sentence_keys: np.ndarray = field(default_factory=lambda: _NO_KEYS)
     sentence_vectors: np.ndarray | None = None
 
@@ -69,7 +71,8 @@ def _read(path: Path, dimension: int) -> _Cached:
             )
         if vectors.ndim != 2 or vectors.shape[1] != dimension or len(keys) != len(vectors):
             raise ValueError(f"shape {vectors.shape}")
-        if len(counts) != len(keys) or s_vectors.shape != (int(counts.sum()), dimension):
+        stored = np.maximum(counts, 0)
+        if len(counts) != len(keys) or s_vectors.shape != (int(stored.sum()), dimension):
             raise ValueError(f"sentence shape {s_vectors.shape}")
         if len(s_keys) != len(s_vectors):
             raise ValueError("sentence keys")
@@ -81,16 +84,18 @@ def _read(path: Path, dimension: int) -> _Cached:
     # numpy's S16 drops trailing NUL bytes (1 key in 256 ends with one): pad them back.
     rows = {bytes(k).ljust(KEY_BYTES, b"\0"): i for i, k in enumerate(keys)}
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return _Cached(rows, vectors, offsets, s_keys.astype(np.uint64), s_vectors)
+    np.cumsum(stored, out=offsets[1:])
+    return _Cached(rows, vectors, offsets, counts >= 0, s_keys.astype(np.uint64), s_vectors)
 
 
 @dataclass(slots=True)
 class VectorPlan:
     """A knowledge base's vectors so far: the rows the cache had, and those to embed.
 
-    `vectors` (passages) and `sentences` (per passage: its sentences' keys and float16
-    vectors; None until embedded) are private to whoever fills them; published once full.
+    `vectors` (passages; `embedded` says which rows hold one) and `sentences` (per passage:
+    its sentences' keys and float16 vectors; None until embedded) are private to whoever
+    fills them, and published once each is full. `missing`: rows with no passage vector;
+    `unsplit`: rows with one whose sentences are still to embed.
     """
 
     texts: list[str]  # what is embedded for each passage (title + text)
@@ -101,6 +106,8 @@ class VectorPlan:
     missing: list[int]  # rows still to embed, in passage order
     path: Path | None
     stale: bool  # the cache file holds other passages' vectors: rewrite it
+    embedded: np.ndarray  # bool per row: its passage vector is filled
+    unsplit: list[int] = field(default_factory=list)  # cached rows without their sentences
 
     @property
     def total(self) -> int:
@@ -108,7 +115,14 @@ class VectorPlan:
 
     def fill(self, row: int, passage: np.ndarray, sentences: np.ndarray, texts: list[str]) -> None:
         """Store one passage's vector and its sentences' (`texts`, their rows in order)."""
+        self.fill_passage(row, passage)
+        self.fill_sentences(row, sentences, texts)
+
+    def fill_passage(self, row: int, passage: np.ndarray) -> None:
         self.vectors[row] = passage.astype(np.float16)
+        self.embedded[row] = True
+
+    def fill_sentences(self, row: int, sentences: np.ndarray, texts: list[str]) -> None:
         keys = np.fromiter((text_key(t) for t in texts), dtype=np.uint64, count=len(texts))
         self.sentences[row] = (keys, sentences.astype(np.float16))
 
@@ -121,6 +135,24 @@ class VectorPlan:
         for n, (row, sentences) in enumerate(zip(rows, split, strict=True)):
             self.fill(row, made[n], made[at : at + len(sentences)], sentences)
             at += len(sentences)
+
+    def embed_passages(self, rows: list[int], encoder: Encoder) -> None:
+        """Embed these passages only (the dense path needs no more)."""
+        for row, vector in zip(rows, encoder.encode([self.texts[i] for i in rows]), strict=True):
+            self.fill_passage(row, vector)
+
+    def embed_sentences(self, rows: list[int], encoder: Encoder) -> None:
+        """Embed these passages' sentences."""
+        split = [sentence_texts(self.bodies[i]) for i in rows]
+        made = encoder.encode([s for sentences in split for s in sentences])
+        at = 0
+        for row, sentences in zip(rows, split, strict=True):
+            self.fill_sentences(row, made[at : at + len(sentences)], sentences)
+            at += len(sentences)
+
+    def unsplit_rows(self) -> list[int]:
+        """Rows with a passage vector whose sentences are still to embed, in passage order."""
+        return [i for i, s in enumerate(self.sentences) if s is None and self.embedded[i]]
 
     def sentence_vectors(self) -> SentenceVectors:
         """Every filled passage's sentences, looked up by text."""
@@ -140,35 +172,37 @@ def plan_vectors(kb: KnowledgeBase, dimension: int, path: Path | None) -> Vector
     keys = [_key(t) for t in texts]
     known = _read(path, dimension) if path is not None else _Cached()
     out = np.zeros((len(texts), dimension), dtype=np.float16)
+    embedded = np.zeros(len(texts), dtype=bool)
     sentences: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(texts)
-    missing = []
+    missing, unsplit = [], []
     for i, key in enumerate(keys):
         row = known.rows.get(key)
         if row is None:
             missing.append(i)
             continue
         assert known.vectors is not None and known.offsets is not None
-        assert known.sentence_vectors is not None
+        assert known.sentence_vectors is not None and known.split is not None
         out[i] = known.vectors[row]
+        embedded[i] = True
+        if not known.split[row]:
+            unsplit.append(i)
+            continue
         a, b = known.offsets[row], known.offsets[row + 1]
         sentences[i] = (known.sentence_keys[a:b], known.sentence_vectors[a:b])
     stale = set(known.rows) != set(keys)
-    return VectorPlan(texts, bodies, keys, out, sentences, missing, path, stale)
+    return VectorPlan(texts, bodies, keys, out, sentences, missing, path, stale, embedded, unsplit)
 
 
-def save_vectors(plan: VectorPlan, done: int | None = None) -> None:
-    """Persist every row the plan has (all but `plan.missing[done:]`); errors are logged.
+def save_vectors(plan: VectorPlan) -> None:
+    """Persist every passage vector the plan has, with its sentences' where embedded (a
+    count of −1 where not yet); errors are logged.
 
     A cancelled job saves its partial work: the next build embeds only what is left.
     """
     if plan.path is None:
         return
-    rows = np.ones(plan.total, dtype=bool)
-    if done is not None:
-        rows[plan.missing[done:]] = False
+    rows = plan.embedded
     kept = [plan.sentences[i] for i in np.flatnonzero(rows)]
-    if any(s is None for s in kept):
-        raise ValueError("a saved passage has no sentence vectors")
     parts = [s for s in kept if s is not None]
     dimension = plan.vectors.shape[1]
     try:
@@ -177,7 +211,9 @@ def save_vectors(plan: VectorPlan, done: int | None = None) -> None:
         arrays = {
             "keys": keys[rows],
             "vectors": plan.vectors[rows],
-            "sentence_counts": np.array([len(k) for k, _ in parts], dtype=np.int32),
+            "sentence_counts": np.array(
+                [-1 if s is None else len(s[0]) for s in kept], dtype=np.int32
+            ),
             "sentence_keys": np.concatenate([k for k, _ in parts]) if parts else _NO_KEYS,
             "sentence_vectors": (
                 np.concatenate([v for _, v in parts])
@@ -210,7 +246,9 @@ def stored_vectors(kb: KnowledgeBase, encoder: Encoder, path: Path | None) -> St
             len(plan.missing),
             time.perf_counter() - started,
         )
-    if plan.missing or plan.stale:
+    if plan.unsplit:
+        plan.embed_sentences(plan.unsplit, encoder)
+    if plan.missing or plan.unsplit or plan.stale:
         save_vectors(plan)
     return StoredVectors(plan.vectors, plan.sentence_vectors())
 

@@ -123,12 +123,61 @@ async def test_start_serves_lexically_until_the_vectors_are_ready_then_dense(
 
     gated.gate.set()
     done = await service.wait_for_vectors()
-    assert done == VectorProgress(total, total, "ready")
+    assert done == VectorProgress(total, total, "ready", split=total)
     assert service.engine.semantics.passage_vectors is not None
     assert await service.wait_for_model()  # loaded in the background meanwhile
     after = await service.ask(REWORDED)
     assert volcano_cited([e.passage_id for e in after.evidence], service)
     assert all(e.similarity is not None for e in after.evidence)
+
+
+class SentencesGatedEncoder(GatedEncoder):
+    """Embeds passages at once; sentences only once `gate` is open."""
+
+    def __init__(self, folder: Path, passages: set[str]) -> None:
+        super().__init__(folder)
+        self.passages = passages
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if set(texts) <= self.passages:
+            return self._encoder.encode(texts)
+        return super().encode(texts)
+
+
+async def test_the_dense_path_is_on_before_the_sentences_are_embedded(
+    with_model: Settings, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Passages are embedded first and published: the dense path answers while their
+    sentences (most of the work) are still being embedded, and the status says so."""
+    kb = load_knowledge_base(with_model)
+    titles = {a.id: a.title for a in kb.articles}
+    encoder = SentencesGatedEncoder(
+        model_dir, {passage_text(titles[p.article_id], p.text) for p in kb.passages}
+    )
+    monkeypatch.setattr(
+        bot.knowledge.factory, "_background_encoder", lambda folder, quantized, threads: encoder
+    )
+    async with await QAService.start(with_model) as service:
+        assert service.engine.semantics is not None
+        for _ in range(int(WAIT_S * 10)):
+            if service.engine.semantics.passage_vectors is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert service.engine.semantics.passage_vectors is not None
+        assert encoder.entered.wait(WAIT_S)  # now blocked on the first sentences
+        total = service.engine.passage_count
+        status = (await service.status()).embedding
+        assert f"vectors: {total:,} / {total:,} passages (100 %), their sentences 0 %" in status
+        assert "dense retrieval on" in status
+        assert await service.wait_for_model()
+        dense = await service.ask(REWORDED)
+        assert volcano_cited([e.passage_id for e in dense.evidence], service)
+
+        encoder.gate.set()
+        done = await service.wait_for_vectors()
+        assert done == VectorProgress(total, total, "ready", split=total)
+        stored = service.engine.semantics.sentences
+        assert stored is not None and len(stored) >= total
 
 
 async def test_progress_is_in_the_status_and_in_index(
@@ -253,4 +302,21 @@ def test_a_saved_vector_is_found_again_whatever_its_key_ends_with(settings: Sett
     save_vectors(plan)
     again = plan_vectors(kb, 4, path)
     assert again.missing == [] and not again.stale
+    np.testing.assert_array_equal(again.vectors, plan.vectors)
+
+
+def test_passages_saved_before_their_sentences_are_read_back_as_such(settings: Settings) -> None:
+    """A cache saved between the two steps holds the passage vectors, and says which
+    passages' sentences are still to embed: only those are embedded next time."""
+    kb = load_knowledge_base(settings)
+    path = settings.cache_dir / "vectors" / "test.npz"
+    plan = plan_vectors(kb, 4, path)
+    for row in plan.missing:
+        plan.fill_passage(row, np.full(4, 0.5))
+    plan.fill_sentences(0, np.full((1, 4), 0.25), [plan.bodies[0]])
+    save_vectors(plan)
+    again = plan_vectors(kb, 4, path)
+    assert again.missing == [] and not again.stale
+    assert again.unsplit == list(range(1, len(kb.passages)))
+    assert again.sentences[0] is not None
     np.testing.assert_array_equal(again.vectors, plan.vectors)

@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     )
     embedding_precision: Literal["int8", "fp32"] = "int8"
     embedding_threads: int = Field(
-        # 2 threads embedded SQuAD's 48 articles in 106 s against 136 s on one, at idle on 2
-        # cores (benchmarks/bench_background.py); niced, they yield to questions.
+        # 2 threads embedded SQuAD's 48 articles in 90 s against 136 s on one, same run, idle
+        # 2 cores (benchmarks/bench_background.py); niced, they yield to questions.
         default=2,
         ge=1,
         le=16,

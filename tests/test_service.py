@@ -39,6 +39,22 @@ async def test_follow_up_uses_the_stored_conversation(service: QAService) -> Non
     assert follow_up.context_terms
 
 
+async def test_a_rewritten_follow_up_hands_on_its_reading(service: QAService) -> None:
+    """The store keeps what a follow-up was read as: "Tell me more" after "What is his full
+    name?" is about Nikol Pashinyan, not the words "full name"; the question as typed stays
+    the stored question."""
+    asked_by = AskedBy(source="test", conversation_id="thread-2")
+    await service.ask("Who is Armenia's prime minister?", asked_by)
+    named = await service.ask("What is his full name?", asked_by)
+    assert named.resolved == "What is Nikol Pashinyan's full name?"
+    assert named.answer_id is not None
+    stored = await service.answer(named.answer_id)
+    assert stored.question == "What is his full name?" and stored.resolved == named.resolved
+    more = await service.ask("Tell me more", asked_by)
+    assert more.resolved == "What is Nikol Pashinyan's full name?"
+    assert "full" not in more.query_terms
+
+
 async def test_questions_are_cleaned_and_capped(service: QAService) -> None:
     """Blank questions and questions over the limit get a short, clear error."""
     with pytest.raises(QuestionError, match="type a question"):

@@ -425,6 +425,10 @@ class Engine:
         # "Tell me more", "And the other one?": what the previous answer quoted is said.
         said = previous.answer if previous is not None and wants_something_new(question) else ""
         draft, corrections = self._compose(text, terms, borrowed, fixes, said=said)
+        if said and draft.abstained:
+            repeated, _ = self._compose(text, terms, borrowed, fixes)
+            if not repeated.abstained:  # all there is was said: say so, not "not found"
+                draft = self.composer.nothing_more(repeated)
         if draft.abstained and previous is not None and not borrowed and terms:
             # A question that fails alone may still make sense as a follow-up.
             retry_terms = [t for t in previous.context_terms if t not in terms]

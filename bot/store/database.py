@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from bot.core.requests import AskedBy
 from bot.errors import StoreError
 from bot.store.base import KnowledgeState, ReloadRecord, Store, StoreStats
 from bot.store.rows import (
+    ANSWER_COLUMN_COUNT,
     ANSWER_COLUMNS,
     RELOAD_COLUMNS,
     answer_from_row,
@@ -29,11 +29,15 @@ from bot.store.rows import (
     reload_values,
     run_due,
     timestamp_text,
+    turn_from_row,
 )
 from bot.store.sqlite_file import BUSY_TIMEOUT_MS, prepare, probe, transaction_patiently
 from bot.store.target import DbTarget
 
 __all__ = ["AskedBy", "SqliteStore", "StoreStats"]
+
+
+_ANSWER_PLACEHOLDERS = ", ".join("?" * ANSWER_COLUMN_COUNT)
 
 
 class SqliteStore(Store):
@@ -108,7 +112,7 @@ class SqliteStore(Store):
 
     async def _save_answer(self, answer: Answer, asked_by: AskedBy) -> int:
         cursor = await self._db.execute(
-            f"INSERT INTO answers ({ANSWER_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+            f"INSERT INTO answers ({ANSWER_COLUMNS}) VALUES ({_ANSWER_PLACEHOLDERS})",
             answer_values(answer, asked_by),
         )
         answer_id = cursor.lastrowid
@@ -161,18 +165,14 @@ class SqliteStore(Store):
     async def last_turn(self, conversation_id: str) -> Turn | None:
         """The previous answered turn of a conversation, for follow-ups (survives restarts)."""
         async with self._db.execute(
-            """SELECT question, answer, context_terms FROM answers
+            """SELECT question, answer, context_terms, resolved FROM answers
                WHERE conversation_id = ? AND abstained = 0 ORDER BY id DESC LIMIT 1""",
             (conversation_id,),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        return Turn(
-            question=row["question"],
-            answer=row["answer"],
-            context_terms=json.loads(row["context_terms"]),
-        )
+        return turn_from_row(row)
 
     # --- feedback ------------------------------------------------------------
 

@@ -149,6 +149,12 @@ def _scheduled_runs(d: Dialect) -> str:
         """
 
 
+def _resolved(d: Dialect) -> str:
+    """What a follow-up was read as ("What is Nikol Pashinyan's full name?"): the next turn
+    leans on that, while `question` keeps what the user typed."""
+    return "ALTER TABLE answers ADD COLUMN resolved TEXT;"
+
+
 # Append new steps, never edit old ones.
 MIGRATIONS: list[Callable[[Dialect], str]] = [
     _initial,
@@ -156,6 +162,7 @@ MIGRATIONS: list[Callable[[Dialect], str]] = [
     _carried_terms,
     _knowledge_state,
     _scheduled_runs,
+    _resolved,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

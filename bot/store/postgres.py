@@ -9,7 +9,6 @@ Connections, retries and the one-line outage errors are the pool's (pg_pool.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from bot.store.migrations import POSTGRES
 from bot.store.pg_listen import CHANNEL, VersionListener
 from bot.store.pg_pool import CONNECT_TIMEOUT_S, LOCK_SYNC, PgPool
 from bot.store.rows import (
+    ANSWER_COLUMN_COUNT,
     ANSWER_COLUMNS,
     RELOAD_COLUMNS,
     answer_from_row,
@@ -36,21 +36,28 @@ from bot.store.rows import (
     reload_values,
     run_due,
     timestamp_text,
+    turn_from_row,
 )
 from bot.store.target import DbTarget
 
 NOW = POSTGRES.now
 
+# The citations' columns as arrays, numbered after the answer's own parameters.
+_CITATION_ARRAYS = ", ".join(
+    f"${ANSWER_COLUMN_COUNT + n}::{kind}[]"
+    for n, kind in enumerate(
+        ("int", "text", "text", "text", "text", "text", "int", "int", "float8", "text"), start=1
+    )
+)
 SAVE_ANSWER = f"""
 WITH saved AS (
     INSERT INTO answers ({ANSWER_COLUMNS})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    VALUES ({", ".join(f"${i}" for i in range(1, ANSWER_COLUMN_COUNT + 1))})
     RETURNING id
 ), cited AS (
     INSERT INTO citations (answer_id, n, article_id, title, url, passage_id, quote, start,
         "end", score, passage_hash)
-    SELECT saved.id, c.* FROM saved, unnest($16::int[], $17::text[], $18::text[], $19::text[],
-        $20::text[], $21::text[], $22::int[], $23::int[], $24::float8[], $25::text[]) AS c
+    SELECT saved.id, c.* FROM saved, unnest({_CITATION_ARRAYS}) AS c
 )
 SELECT id FROM saved
 """
@@ -130,17 +137,13 @@ class PostgresStore(Store):
     async def last_turn(self, conversation_id: str) -> Turn | None:
         async def work(conn: asyncpg.Connection) -> Turn | None:
             row = await conn.fetchrow(
-                """SELECT question, answer, context_terms FROM answers
+                """SELECT question, answer, context_terms, resolved FROM answers
                    WHERE conversation_id = $1 AND abstained = 0 ORDER BY id DESC LIMIT 1""",
                 conversation_id,
             )
             if row is None:
                 return None
-            return Turn(
-                question=row["question"],
-                answer=row["answer"],
-                context_terms=json.loads(row["context_terms"]),
-            )
+            return turn_from_row(row)
 
         return await self._run(work, write=False, what="read the conversation")
 

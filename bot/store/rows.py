@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.core.answering.answers import Answer, Citation, Evidence
+from bot.core.answering.answers import Answer, Citation, Evidence, Turn
+from bot.core.answering.followup import rewritten
 from bot.core.answering.gaps import GapQuestion
 from bot.core.articles.models import Article, KnowledgeBase
 from bot.core.requests import AskedBy
@@ -18,8 +19,10 @@ from bot.store.base import ReloadRecord
 # The `answers` columns a new answer fills, in the order of `answer_values`.
 ANSWER_COLUMNS = (
     "question, answer, abstained, reason, query_terms, context_terms, evidence, source, "
-    "user_id, channel_id, guild_id, conversation_id, index_version, latency_ms, carried_terms"
+    "user_id, channel_id, guild_id, conversation_id, index_version, latency_ms, carried_terms, "
+    "resolved"
 )
+ANSWER_COLUMN_COUNT = ANSWER_COLUMNS.count(",") + 1
 # The `reloads` columns a reload fills, in the order of `reload_values`.
 RELOAD_COLUMNS = (
     "actor, outcome, message, index_version, articles, passages, diff, problems, duration_ms, "
@@ -51,6 +54,7 @@ def answer_values(answer: Answer, asked_by: AskedBy) -> tuple[Any, ...]:
         answer.index_version,
         answer.latency_ms,
         json.dumps(answer.carried_terms),
+        answer.resolved,
     )
 
 
@@ -82,9 +86,20 @@ def answer_from_row(row: Row, citations: Sequence[Citation]) -> Answer:
         query_terms=json.loads(row["query_terms"]),
         context_terms=json.loads(row["context_terms"]),
         carried_terms=json.loads(row["carried_terms"]),
+        resolved=row["resolved"],
         index_version=row["index_version"],
         answer_id=row["id"],
         latency_ms=row["latency_ms"],
+    )
+
+
+def turn_from_row(row: Row) -> Turn:
+    """A conversation's previous turn from its `answers` row (question, answer,
+    context_terms, resolved): a rewritten follow-up hands on its reading."""
+    return Turn(
+        question=rewritten(row["resolved"]) or row["question"],
+        answer=row["answer"],
+        context_terms=json.loads(row["context_terms"]),
     )
 
 

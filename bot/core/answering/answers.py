@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from bot.core.answering.followup import rewritten
+
 
 class Citation(BaseModel):
     """A numbered, verbatim quote from one passage that supports part of the answer."""
@@ -75,8 +77,10 @@ class Answer(BaseModel):
     latency_ms: float | None = None
 
     def as_turn(self) -> Turn:
+        """What the next turn leans on: the question as it was read when it was rewritten
+        ("What is Nikol Pashinyan's full name?"), so "Tell me more" after it keeps its subject."""
         return Turn(
-            question=self.question,
+            question=rewritten(self.resolved) or self.question,
             answer=self.answer,
             context_terms=self.context_terms,
         )

@@ -377,6 +377,12 @@ class Composer:
         terms = best.terms | set(analyze(text[before.start : before.end]))
         return Scored(best.candidate, before.start, best.end, terms, best.score)
 
+    def nothing_more(self, draft: Draft) -> Draft:
+        """ "Tell me more" when the previous answer already quoted all there is: said so, with
+        the passages it came from."""
+        reason = "nothing more on this than the previous answer"
+        return self._abstain(reason, draft.evidence, draft.support)
+
     @staticmethod
     def _abstain(reason: str, evidence: list[Evidence], support: Support | None = None) -> Draft:
         text = f"I couldn't find this in the knowledge base: {reason}."

@@ -296,7 +296,16 @@ def leans_on_context(question: str) -> bool:
     return len(own_terms(question)) <= 2 and not _runs(question.strip()[1:])
 
 
+_AFTER = " (after: "
+
+
 def in_context(question: str, previous_question: str) -> str:
     """What a follow-up that was not rewritten was read as: itself, after the previous
     question ("What was the score? (after: Who won Super Bowl 50?)")."""
-    return f"{question.strip()} (after: {previous_question.strip()})"
+    return f"{question.strip()}{_AFTER}{previous_question.strip()})"
+
+
+def rewritten(resolved: str | None) -> str | None:
+    """A turn's reading when it was written out in full (None: not a follow-up, or one only
+    read in the previous turn's context)."""
+    return resolved if resolved and _AFTER not in resolved else None

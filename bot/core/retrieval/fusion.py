@@ -47,8 +47,7 @@ def convex_fusion(
     """
     if k <= 0 or len(cosines) == 0:
         return []
-    n = min(nearest, len(cosines))
-    near = np.argpartition(-cosines, n - 1)[:n]
+    near = _nearest(cosines, min(nearest, len(cosines)))
     floor, top = float(cosines[near].min()), float(cosines[near].max())
     best = max((s for _, s in lexical), default=0.0)
     candidates = np.union1d(near, np.array([i for i, _ in lexical], dtype=np.int64))
@@ -58,3 +57,12 @@ def convex_fusion(
         fused += (1 - share) * np.clip(bm25[candidates], 0.0, None) / best
     order = np.lexsort((candidates, -fused))[:k]
     return [(int(candidates[j]), float(fused[j])) for j in order]
+
+
+def _nearest(cosines: np.ndarray, n: int) -> np.ndarray:
+    """The n largest cosines' positions, ties at the n-th broken by position (argpartition
+    alone picks among equal values arbitrarily, and which passage is eligible would vary)."""
+    threshold = -np.partition(-cosines, n - 1)[n - 1]
+    above = np.flatnonzero(cosines > threshold)
+    tied = np.flatnonzero(cosines == threshold)[: n - len(above)]
+    return np.concatenate([above, tied])

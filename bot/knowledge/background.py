@@ -141,19 +141,20 @@ class VectorJob:
         self._done = plan.total - len(plan.missing)
         self._state = "embedding"
         self.planned.set()
-        if (plan.missing or plan.unsplit) and self._cancel.wait(START_DELAY_S):
+        work = bool(plan.missing or plan.unsplit)
+        if work and self._cancel.wait(START_DELAY_S):
             return "cancelled"
-        encoder = self._encoder() if plan.missing or plan.unsplit else None
+        encoder = self._encoder() if work else None
         started = time.perf_counter()
-        if not self._steps(plan, plan.missing, plan.embed_passages, encoder, "passage"):
+        if not self._steps(plan, plan.missing, plan.embed_passages, encoder, self._passages_done):
             return "cancelled"
         # The dense path needs only the passages: on now, the sentences follow.
         self.semantics.publish(plan.vectors, plan.sentence_vectors())
-        unsplit = plan.unsplit_rows()
+        unsplit = plan.unsplit
         self._split = plan.total - len(unsplit)
-        if not self._steps(plan, unsplit, plan.embed_sentences, encoder, "sentence"):
+        if not self._steps(plan, unsplit, plan.embed_sentences, encoder, self._sentences_done):
             return "cancelled"
-        if plan.missing or plan.unsplit or plan.stale:
+        if work or plan.stale:
             save_vectors(plan)
         self.semantics.publish(plan.vectors, plan.sentence_vectors())
         log.info(
@@ -172,29 +173,28 @@ class VectorJob:
         rows: list[int],
         embed: Callable[[list[int], Encoder], None],
         encoder: Encoder | None,
-        what: str,
+        done: Callable[[int], None],
     ) -> bool:
-        """Embed `rows` a step at a time, counting them done and saving now and then; False
-        when cancelled (its work so far saved)."""
+        """Embed `rows` a step at a time, telling `done` how many and saving now and then;
+        False when cancelled (its work so far saved)."""
         saved = time.perf_counter()
         for n in range(0, len(rows), CHUNK):
             if self._cancel.is_set():
                 if n:
                     save_vectors(plan)
-                log.info("%s vectors cancelled at %d / %d", what, n, len(rows))
+                log.info("vectors cancelled at %d / %d of a step's rows", n, len(rows))
                 return False
             assert encoder is not None
             step = rows[n : n + CHUNK]
             embed(step, encoder)
-            self._count(what, len(step))
+            done(len(step))
             if time.perf_counter() - saved > SAVE_EVERY_S:
                 save_vectors(plan)
                 saved = time.perf_counter()
         return True
 
-    def _count(self, what: str, n: int) -> None:
-        if what == "passage":
-            self._done += n
-        else:
-            assert self._split is not None
-            self._split += n
+    def _passages_done(self, n: int) -> None:
+        self._done += n
+
+    def _sentences_done(self, n: int) -> None:
+        self._split = (self._split or 0) + n

@@ -107,7 +107,6 @@ class VectorPlan:
     path: Path | None
     stale: bool  # the cache file holds other passages' vectors: rewrite it
     embedded: np.ndarray  # bool per row: its passage vector is filled
-    unsplit: list[int] = field(default_factory=list)  # cached rows without their sentences
 
     @property
     def total(self) -> int:
@@ -150,7 +149,8 @@ class VectorPlan:
             self.fill_sentences(row, made[at : at + len(sentences)], sentences)
             at += len(sentences)
 
-    def unsplit_rows(self) -> list[int]:
+    @property
+    def unsplit(self) -> list[int]:
         """Rows with a passage vector whose sentences are still to embed, in passage order."""
         return [i for i, s in enumerate(self.sentences) if s is None and self.embedded[i]]
 
@@ -174,7 +174,7 @@ def plan_vectors(kb: KnowledgeBase, dimension: int, path: Path | None) -> Vector
     out = np.zeros((len(texts), dimension), dtype=np.float16)
     embedded = np.zeros(len(texts), dtype=bool)
     sentences: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(texts)
-    missing, unsplit = [], []
+    missing = []
     for i, key in enumerate(keys):
         row = known.rows.get(key)
         if row is None:
@@ -185,12 +185,11 @@ def plan_vectors(kb: KnowledgeBase, dimension: int, path: Path | None) -> Vector
         out[i] = known.vectors[row]
         embedded[i] = True
         if not known.split[row]:
-            unsplit.append(i)
-            continue
+            continue  # the passage's sentences are still to embed
         a, b = known.offsets[row], known.offsets[row + 1]
         sentences[i] = (known.sentence_keys[a:b], known.sentence_vectors[a:b])
     stale = set(known.rows) != set(keys)
-    return VectorPlan(texts, bodies, keys, out, sentences, missing, path, stale, embedded, unsplit)
+    return VectorPlan(texts, bodies, keys, out, sentences, missing, path, stale, embedded)
 
 
 def save_vectors(plan: VectorPlan) -> None:
@@ -246,9 +245,10 @@ def stored_vectors(kb: KnowledgeBase, encoder: Encoder, path: Path | None) -> St
             len(plan.missing),
             time.perf_counter() - started,
         )
-    if plan.unsplit:
-        plan.embed_sentences(plan.unsplit, encoder)
-    if plan.missing or plan.unsplit or plan.stale:
+    unsplit = plan.unsplit
+    if unsplit:
+        plan.embed_sentences(unsplit, encoder)
+    if plan.missing or unsplit or plan.stale:
         save_vectors(plan)
     return StoredVectors(plan.vectors, plan.sentence_vectors())
 
